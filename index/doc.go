@@ -1,0 +1,106 @@
+// Package index implements a segment's two sparse indexes, laid out byte
+// for byte as Kafka lays them out so that Kafka's tools read them: the
+// offset index (.index) and the time index (.timeindex).
+//
+// # Byte layout
+//
+// Both files are arrays of fixed-width big-endian entries with no header.
+// Offsets are stored relative to the segment's base offset (the number in
+// the file name).
+//
+//	.index — OffsetEntrySize = 8 bytes per entry
+//
+//	 0               4               8
+//	 +---------------+---------------+
+//	 | relOffset u32 | position  u32 |   relOffset = last offset of a batch - base
+//	 +---------------+---------------+   position  = byte position of that batch in the .log
+//	 | relOffset u32 | position  u32 |
+//	 +---------------+---------------+
+//	 | 00 00 00 00   | 00 00 00 00   |   unwritten slot (preallocated file): the end
+//	 +---------------+---------------+
+//
+//	 example: base 1000, batch at position 8264 whose last offset is 1093:
+//	          00 00 00 5D 00 00 20 48
+//
+//	.timeindex — TimeEntrySize = 12 bytes per entry
+//
+//	 0                               8               12
+//	 +-------------------------------+---------------+
+//	 | timestamp i64 (ms)            | relOffset u32 |   greatest timestamp so far, and the
+//	 +-------------------------------+---------------+   last offset of the batch that carried it
+//	 | 00 00 00 00 00 00 00 00       | 00 00 00 00   |   unwritten slot: the end
+//	 +-------------------------------+---------------+
+//
+//	 example: ts 1700000000000 at relative offset 93:
+//	          00 00 01 8B CF E5 68 00 00 00 00 5D
+//
+// Kafka reads both 32-bit fields as signed int32; positions and relative
+// offsets up to 2^31-1 (Kafka's own limits) read the same either way.
+//
+// The segment adds entries as Kafka does: when more than
+// index.interval.bytes (default 4096) were appended since the last entry,
+// the offset index gets (the batch's last offset, its position) and the
+// time index (the greatest timestamp so far, the last offset of its batch).
+// The segment's first batch (at position 0) therefore never gets an entry:
+// it is the implicit entry (base offset, 0), and a real entry never has
+// position 0. In the offset index keys and positions strictly increase; in
+// the time index timestamps strictly increase and offsets do not decrease.
+// The time index keeps its last slot for the final entry written when the
+// segment is sealed (IsFull is true one slot early), as Kafka does.
+//
+// # Lifecycle of a file
+//
+// Active (writable): the file is preallocated to maxBytes (Kafka's
+// segment.index.bytes, rounded down to whole entries): fallocate reserves
+// the blocks (a full disk is an error matching fs.ErrNoSpace at open or at
+// Reset, never a SIGBUS), then the size is set to maxBytes so the whole
+// mapping is backed by the file. The file is mapped read-only; entries are
+// written through the file with WriteAt, never through the mapping.
+//
+// The end of an index is found from its contents, never from its size: it
+// is the first all-zero slot, found by binary search (entries are written
+// in order and dropped entries are zeroed, so every slot past the end is
+// zero). Opening is O(log n). The time entry (0, base) would be all zero,
+// so it is never written (lookups then start at the segment's beginning,
+// which is correct, merely slower).
+//
+// Sealed: Seal trims the file to its entries. A sealed file's size is
+// exact, so opening it reads only its last slot (if that is zero, the file
+// was not trimmed and the end is found from the contents). A sealed index
+// keeps a mapping but no file descriptor.
+//
+// Indexes are caches of the .log. SanityCheck verifies a whole index (size
+// a whole number of entries, entries increasing) and returns
+// ErrCorruptIndex otherwise; the segment then rebuilds it from the log with
+// Reset and Append. Lookup never fails: on any contents it returns an entry
+// whose key is <= the target, or the implicit first entry; positions are
+// what the file holds, and the segment checks them against the .log's size.
+//
+// # Concurrency
+//
+// One writer (Append/MaybeAppend, TruncateTo, Reset, Seal, Sync, Close; an
+// internal mutex serializes them too) and any number of readers (Lookup,
+// LastEntry, Entries, IsFull, SanityCheck) on other goroutines at any time.
+//
+// An append writes the entry with WriteAt and only then publishes the new
+// entry count (an atomic store); readers load the count and read the
+// mapping only below it, so they never see a partial entry.
+//
+// The mapping lives in a small reference-counted generation behind an
+// atomic pointer. Lookup pins the current generation (an atomic add, then a
+// check that it is still current), searches, and unpins it: no allocation,
+// no system call, no lock. Seal, TruncateTo, Reset and Close publish a new
+// generation first (a shorter mapping, the same mapping, an empty one, or
+// none) and then wait for the readers of the old generation to leave before
+// they unmap it, zero the entries it showed, or truncate the file. Readers
+// hold a generation only for one binary search and never block while
+// holding it, so the wait is a few hundred nanoseconds; readers themselves
+// never wait. Hence no reader touches an unmapped or truncated region, and
+// a mapped file is never truncated while mapped past its new end.
+//
+// # Errors
+//
+// ErrCorruptIndex (SanityCheck), ErrIndexFull, ErrNotIncreasing,
+// ErrOutOfRange, ErrReadOnly (appends to a sealed index), ErrClosed; file
+// errors are wrapped, with the path, and a full disk matches fs.ErrNoSpace.
+package index

@@ -1,0 +1,520 @@
+package index
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/samsalog/samsa/internal/fs"
+	"github.com/samsalog/samsa/internal/mmap"
+)
+
+// generation is one read-only mapping of the index file as readers see it.
+// Readers pin it with acquire/release; the writer replaces it with a new
+// generation (swap) and waits until the old one has no reader (drain)
+// before it unmaps the old bytes, zeroes entries readers could still see,
+// or truncates the file. Readers hold a generation only for one binary
+// search (they never block while holding it), so the wait is short.
+type generation struct {
+	data []byte       // the mapping; nil for an empty file
+	refs atomic.Int64 // readers inside the mapping right now
+}
+
+// drain waits until no reader holds g. It is called after g stopped being
+// current, so no new reader can pin it (see acquire).
+func (g *generation) drain() {
+	for i := 0; g.refs.Load() != 0; i++ {
+		if i < 64 {
+			runtime.Gosched()
+		} else {
+			time.Sleep(5 * time.Microsecond)
+		}
+	}
+}
+
+func (g *generation) release() { g.refs.Add(-1) }
+
+// core is the machinery shared by the offset and time indexes: a file of
+// fixed-width entries, preallocated while writable, mapped read-only,
+// appended with WriteAt. OffsetIndex and TimeIndex add the key rules.
+type core struct {
+	fsys     fs.FS
+	path     string
+	base     int64
+	es       int // entry size in bytes
+	relOff   int // where the relative offset (u32) sits in an entry
+	maxBytes int // capacity in bytes of a writable index, a multiple of es
+
+	gen  atomic.Pointer[generation] // nil after Close
+	n    atomic.Int64               // published entries
+	capN atomic.Int64               // slots appends may use (== n once sealed)
+
+	mu       sync.Mutex // serializes the writer-side methods
+	f        fs.File    // nil for a sealed index opened read-only and not modified since
+	writable bool
+	closed   bool
+	badSize  bool  // the file's size was not a whole number of entries
+	broken   error // a structural change failed half way: appends refuse
+	buf      [12]byte
+}
+
+// acquire pins the current generation; nil after Close. Zero-alloc and
+// syscall-free. The check after the increment is what makes it safe: the
+// writer publishes a new generation and then waits for the old one's count
+// to reach zero; a reader that increments after that wait started finds the
+// pointer changed and backs off without touching the bytes (Go's atomics
+// are sequentially consistent, so one of the two sees the other).
+func (c *core) acquire() *generation {
+	for {
+		g := c.gen.Load()
+		if g == nil {
+			return nil
+		}
+		g.refs.Add(1)
+		if c.gen.Load() == g {
+			return g
+		}
+		g.refs.Add(-1)
+	}
+}
+
+// visible is the number of entries a reader holding g may read.
+func (c *core) visible(g *generation) int {
+	n := int(c.n.Load())
+	if m := len(g.data) / c.es; n > m {
+		n = m
+	}
+	return n
+}
+
+// swap publishes g and waits until nobody reads the previous generation,
+// which it returns (its bytes are then the caller's to unmap or rewrite).
+func (c *core) swap(g *generation) *generation {
+	old := c.gen.Swap(g)
+	if old != nil {
+		old.drain()
+	}
+	return old
+}
+
+func (c *core) errorf(format string, args ...any) error {
+	return fmt.Errorf("index: %s: "+format, append([]any{c.path}, args...)...)
+}
+
+// init opens the file. See OpenOffsetIndex for the procedure.
+func (c *core) init(fsys fs.FS, path string, base int64, maxBytes, es, relOff int, writable bool) error {
+	c.fsys, c.path, c.base, c.es, c.relOff = fs.Or(fsys), path, base, es, relOff
+	if base < 0 {
+		return c.errorf("negative base offset %d", base)
+	}
+	c.maxBytes = maxBytes / es * es
+	if c.maxBytes < es {
+		return c.errorf("maxBytes %d is less than one %d-byte entry", maxBytes, es)
+	}
+	if writable {
+		return c.openWritable()
+	}
+	return c.openSealed()
+}
+
+// openSealed maps the file as it is and closes the descriptor: a sealed
+// index holds a mapping, not a file descriptor.
+func (c *core) openSealed() error {
+	f, err := c.fsys.OpenFile(c.path, os.O_RDONLY, 0)
+	if err != nil {
+		return fmt.Errorf("index: open: %w", err)
+	}
+	defer f.Close() // the mapping outlives the descriptor
+	size, err := fileSize(f)
+	if err != nil {
+		return err
+	}
+	if size > math.MaxInt32*int64(c.es) {
+		return fmt.Errorf("%w: %s: size %d too large", ErrCorruptIndex, c.path, size)
+	}
+	c.badSize = size%int64(c.es) != 0
+	data, err := mmap.Map(f.Fd(), int(size))
+	if err != nil {
+		return fmt.Errorf("index: %s: %w", c.path, err)
+	}
+	slots := len(data) / c.es
+	n := slots
+	// A sealed file is trimmed to its entries, so its size gives the end
+	// at once; a zero last slot means it was not (a crash before the trim,
+	// or an active index opened as sealed): find the end from the contents.
+	if n > 0 && c.zeroSlot(data, n-1) {
+		n = c.firstZero(data, slots)
+	}
+	c.gen.Store(&generation{data: data})
+	c.n.Store(int64(n))
+	c.capN.Store(int64(n))
+	return nil
+}
+
+// openWritable opens or creates the file and preallocates it to maxBytes.
+func (c *core) openWritable() error {
+	f, err := c.fsys.OpenFile(c.path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("index: open: %w", err)
+	}
+	c.f = f
+	if err := c.preallocate(); err != nil {
+		c.f = nil
+		_ = f.Close()
+		return err
+	}
+	c.writable = true
+	return nil
+}
+
+// preallocate makes the open file c.f the preallocated, mapped, writable
+// index, keeping the entries it holds. The file is not mapped on entry.
+//
+// Why Allocate and then Truncate: Allocate (fallocate with KEEP_SIZE)
+// reserves the blocks without changing the size, so every later WriteAt
+// into the index lands on reserved space and a full disk shows up here, as
+// a typed fs.ErrNoSpace, never later. Truncate then sets the size to the
+// capacity, so the whole mapping lies inside the file (reading a mapped
+// page past the end of the file is a SIGBUS). The extended range reads as
+// zeros, which is what "no entry" looks like, so no zeros are written.
+func (c *core) preallocate() error {
+	f := c.f
+	size, err := fileSize(f)
+	if err != nil {
+		return err
+	}
+	c.badSize = size%int64(c.es) != 0
+	length := c.maxBytes
+	if size > int64(c.maxBytes) {
+		// Bigger than the configured capacity (the setting shrank): keep
+		// the entries it holds, drop the empty slots past maxBytes.
+		if size > math.MaxInt32*int64(c.es) {
+			return fmt.Errorf("%w: %s: size %d too large", ErrCorruptIndex, c.path, size)
+		}
+		data, err := mmap.Map(f.Fd(), int(size)/c.es*c.es)
+		if err != nil {
+			return c.errorf("%w", err)
+		}
+		n := c.firstZero(data, len(data)/c.es)
+		if err := mmap.Unmap(data); err != nil {
+			return c.errorf("%w", err)
+		}
+		length = max(length, n*c.es)
+	}
+	if err := f.Allocate(0, int64(length)); err != nil {
+		return c.errorf("preallocate %d bytes: %w", length, err)
+	}
+	if size != int64(length) {
+		// Not mapped here, so shrinking cannot cut under a reader.
+		if err := f.Truncate(int64(length)); err != nil {
+			return c.errorf("resize to %d bytes: %w", length, err)
+		}
+	}
+	data, err := mmap.Map(f.Fd(), length)
+	if err != nil {
+		return c.errorf("%w", err)
+	}
+	n := c.firstZero(data, length/c.es)
+	c.n.Store(int64(n))
+	c.capN.Store(int64(length / c.es))
+	c.gen.Store(&generation{data: data})
+	return nil
+}
+
+func fileSize(f fs.File) (int64, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("index: stat: %w", err)
+	}
+	return fi.Size(), nil
+}
+
+// zeroSlot reports whether slot i is all zero bytes: never written.
+func (c *core) zeroSlot(data []byte, i int) bool {
+	e := data[i*c.es : (i+1)*c.es]
+	if binary.BigEndian.Uint64(e) != 0 {
+		return false
+	}
+	for _, b := range e[8:] {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// firstZero finds the first all-zero slot among the first slots of data by
+// binary search, assuming what the writer guarantees: entries are written in
+// order and every slot past the end is zero. Contents that break that
+// assumption give some end in [0, slots]; SanityCheck then finds the
+// entries before it do not increase.
+func (c *core) firstZero(data []byte, slots int) int {
+	lo, hi := 0, slots
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if c.zeroSlot(data, mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+// rel reads the relative offset of entry i.
+func (c *core) rel(data []byte, i int) uint32 {
+	return binary.BigEndian.Uint32(data[i*c.es+c.relOff:])
+}
+
+// writerCheck is the common precondition of the appending methods.
+func (c *core) writerCheck() error {
+	switch {
+	case c.closed:
+		return ErrClosed
+	case c.broken != nil:
+		return c.errorf("unusable after a failed change: %w", c.broken)
+	case !c.writable:
+		return ErrReadOnly
+	}
+	return nil
+}
+
+// relOf converts an absolute offset to the 32-bit relative offset.
+func (c *core) relOf(offset int64) (uint32, error) {
+	if offset < c.base || offset-c.base > math.MaxUint32 {
+		return 0, fmt.Errorf("%w: %s: offset %d with base offset %d", ErrOutOfRange, c.path, offset, c.base)
+	}
+	return uint32(offset - c.base), nil
+}
+
+// appendEntry writes c.buf[:es] into slot n and publishes it: the count is
+// stored only after the bytes are in the file (and so in the mapping), so
+// a reader that sees the count sees the entry.
+func (c *core) appendEntry() error {
+	n := c.n.Load()
+	if n >= c.capN.Load() {
+		return fmt.Errorf("%w: %s: %d entries", ErrIndexFull, c.path, n)
+	}
+	if _, err := c.f.WriteAt(c.buf[:c.es], n*int64(c.es)); err != nil {
+		return c.errorf("append: %w", err)
+	}
+	c.n.Store(n + 1)
+	return nil
+}
+
+// file returns a read-write descriptor, reopening a sealed index's file.
+func (c *core) file() (fs.File, error) {
+	if c.f == nil {
+		f, err := c.fsys.OpenFile(c.path, os.O_RDWR, 0)
+		if err != nil {
+			return nil, fmt.Errorf("index: open: %w", err)
+		}
+		c.f = f
+	}
+	return c.f, nil
+}
+
+var zeros [4096]byte
+
+// truncateRel drops the entries whose relative offset is >= rel (rel may
+// be negative: drop all, or above 2^32-1: drop none).
+func (c *core) truncateRel(rel int64) error {
+	if c.closed {
+		return ErrClosed
+	}
+	if c.broken != nil {
+		return c.errorf("unusable after a failed change: %w", c.broken)
+	}
+	g := c.gen.Load()
+	n := c.visible(g)
+	newN := 0
+	if rel > math.MaxUint32 {
+		newN = n
+	} else if rel > 0 {
+		lo, hi := 0, n
+		for lo < hi {
+			mid := int(uint(lo+hi) >> 1)
+			if int64(c.rel(g.data, mid)) < rel {
+				lo = mid + 1
+			} else {
+				hi = mid
+			}
+		}
+		newN = lo
+	}
+	if newN == n {
+		return nil
+	}
+	return c.shrink(newN)
+}
+
+// shrink keeps the first newN entries.
+func (c *core) shrink(newN int) error {
+	oldN := int(c.n.Load())
+	c.n.Store(int64(newN))
+	if c.writable {
+		// Same mapping, fresh generation: once the readers that may have
+		// seen the old count are gone, the dropped slots are zeroed so
+		// that the end found from the contents at the next open is newN.
+		c.swap(&generation{data: c.gen.Load().data})
+		for off, end := int64(newN*c.es), int64(oldN*c.es); off < end; {
+			chunk := min(end-off, int64(len(zeros)))
+			if _, err := c.f.WriteAt(zeros[:chunk], off); err != nil {
+				c.broken = err
+				return c.errorf("truncate: %w", err)
+			}
+			off += chunk
+		}
+		return nil
+	}
+	// Sealed: the file is trimmed to the entries; map the shorter length
+	// first, and cut the file only once nobody reads the longer mapping.
+	f, err := c.file()
+	if err != nil {
+		c.broken = err
+		return err
+	}
+	if err := c.remap(newN); err != nil {
+		c.broken = err
+		return err
+	}
+	c.capN.Store(int64(newN))
+	if err := f.Truncate(int64(newN * c.es)); err != nil {
+		c.broken = err
+		return c.errorf("truncate: %w", err)
+	}
+	return nil
+}
+
+// remap replaces the mapping by one of exactly n entries and unmaps the old
+// one after its last reader left.
+func (c *core) remap(n int) error {
+	data, err := mmap.Map(c.f.Fd(), n*c.es)
+	if err != nil {
+		return c.errorf("%w", err)
+	}
+	old := c.swap(&generation{data: data})
+	if err := mmap.Unmap(old.data); err != nil {
+		return c.errorf("%w", err)
+	}
+	return nil
+}
+
+// reset drops every entry and makes the index writable and preallocated.
+func (c *core) reset() error {
+	if c.closed {
+		return ErrClosed
+	}
+	f, err := c.file()
+	if err != nil {
+		c.broken = err
+		return err
+	}
+	c.broken = nil
+	c.writable = true
+	c.n.Store(0)
+	c.capN.Store(0)
+	// Readers see an empty index from here on; the old mapping is unmapped
+	// after they leave it and only then is the file cut to nothing (which
+	// also clears whatever garbage lay past the end), then preallocated
+	// and mapped again.
+	old := c.swap(&generation{})
+	if err := mmap.Unmap(old.data); err != nil {
+		c.broken = err
+		return c.errorf("%w", err)
+	}
+	if err := f.Truncate(0); err != nil {
+		c.broken = err
+		return c.errorf("reset: %w", err)
+	}
+	if err := c.preallocate(); err != nil {
+		c.broken = err
+		return err
+	}
+	return nil
+}
+
+// seal trims the file to its entries and maps exactly them.
+func (c *core) seal() error {
+	if c.closed {
+		return ErrClosed
+	}
+	if !c.writable {
+		return nil
+	}
+	if c.broken != nil {
+		return c.errorf("unusable after a failed change: %w", c.broken)
+	}
+	n := int(c.n.Load())
+	if err := c.remap(n); err != nil {
+		return err
+	}
+	c.writable = false
+	c.capN.Store(int64(n))
+	// The old, longer mapping is gone: no mapping extends past the new end.
+	if err := c.f.Truncate(int64(n * c.es)); err != nil {
+		return c.errorf("trim: %w", err)
+	}
+	return nil
+}
+
+func (c *core) sync() error {
+	if c.closed {
+		return ErrClosed
+	}
+	if c.f == nil {
+		return nil // opened sealed and never changed: nothing of ours to flush
+	}
+	if err := c.f.Sync(); err != nil {
+		return c.errorf("sync: %w", err)
+	}
+	return nil
+}
+
+func (c *core) close() error {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	var err error
+	if old := c.swap(nil); old != nil {
+		err = mmap.Unmap(old.data)
+	}
+	if c.f != nil {
+		if cerr := c.f.Close(); err == nil {
+			err = cerr
+		}
+		c.f = nil
+	}
+	if err != nil {
+		return c.errorf("close: %w", err)
+	}
+	return nil
+}
+
+// check verifies every entry with ok(prev, cur) and the file size.
+func (c *core) check(ok func(data []byte, i int) bool) error {
+	c.mu.Lock()
+	badSize := c.badSize
+	c.mu.Unlock()
+	if badSize {
+		return fmt.Errorf("%w: %s: size is not a multiple of %d", ErrCorruptIndex, c.path, c.es)
+	}
+	g := c.acquire()
+	if g == nil {
+		return ErrClosed
+	}
+	defer g.release()
+	n := c.visible(g)
+	for i := range n {
+		if !ok(g.data, i) {
+			return fmt.Errorf("%w: %s: entry %d of %d does not increase", ErrCorruptIndex, c.path, i, n)
+		}
+	}
+	return nil
+}

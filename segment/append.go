@@ -1,0 +1,161 @@
+package segment
+
+import (
+	"fmt"
+
+	"github.com/samsalog/samsa/internal/mmap"
+	"github.com/samsalog/samsa/record"
+)
+
+// Append writes one batch at the end of the .log with a single WriteAt and
+// returns the position it was written at. The caller (the log) has validated
+// the batch (record.CheckBatch) and assigned its offsets; h is its header.
+//
+// Index entries follow Kafka's rule: when more than IndexIntervalBytes were
+// appended since the last entry, the offset index gets (h.LastOffset(),
+// position) and the time index (max timestamp so far, its offset).
+//
+// The new size and next offset are published only after the write (and the
+// index entries) succeeded, so concurrent readers never see part of a batch;
+// on any error nothing is published and the next Append writes at the same
+// position. A full disk is an error matching fs.ErrNoSpace, from the
+// fallocate that reserves the next preallocation chunk or from the write.
+//
+// Errors: ErrSealed, ErrClosed, ErrFull (see CanFit and FitsOffset; roll
+// first), ErrBadBatch, a *CorruptError while a bad tail found by Open or
+// Recover awaits TruncateTo, and I/O errors. Append does not allocate, and
+// makes no system call besides the write except once per preallocation chunk
+// (fallocate) and when the mapping doubles (mmap).
+func (s *Segment) Append(batch []byte, h record.BatchHeader) (int64, error) {
+	switch {
+	case s.closed.Load():
+		return 0, ErrClosed
+	case s.sealed.Load():
+		return 0, ErrSealed
+	case s.failed != nil:
+		return 0, s.failed
+	case s.tailErr != nil:
+		return 0, s.tailErr
+	}
+	n := int64(len(batch))
+	if n != int64(h.Size()) || n < record.BatchHeaderSize {
+		return 0, ErrBadBatch
+	}
+	next := s.next.Load()
+	if h.BaseOffset < next {
+		return 0, ErrBadBatch
+	}
+	pos := s.size.Load()
+	end := pos + n
+	if end > MaxSize || h.LastOffset()-s.base > maxRelOffset || s.off.IsFull() || s.tim.IsFull() {
+		return 0, ErrFull
+	}
+	if end > s.allocated && s.cfg.PreallocateBytes > 0 {
+		if err := s.reserve(end); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := s.f.WriteAt(batch, pos); err != nil {
+		return 0, &appendError{path: s.logPath, err: err}
+	}
+	if end > int64(len(s.cur.Load().data)) {
+		if err := s.growMapping(end); err != nil {
+			return 0, err
+		}
+	}
+	last := h.LastOffset()
+	s.publishTs(h.MaxTimestamp, last)
+	if pos == 0 {
+		s.firstTs.Store(h.MaxTimestamp)
+	}
+	if s.sinceIndex > int64(s.cfg.IndexIntervalBytes) {
+		if err := s.off.Append(last, pos); err != nil {
+			s.failed = &appendError{path: s.offPath, err: err}
+			return 0, s.failed
+		}
+		ts, tsOff := s.MaxTimestamp()
+		if err := s.tim.MaybeAppend(ts, tsOff); err != nil {
+			s.failed = &appendError{path: s.timePath, err: err}
+			return 0, s.failed
+		}
+		s.sinceIndex = 0
+	}
+	s.sinceIndex += n
+	s.size.Store(end)
+	s.next.Store(h.NextOffset())
+	return pos, nil
+}
+
+// appendError wraps an I/O error of Append without fmt (which would format
+// eagerly); it is built only on failure.
+type appendError struct {
+	path string
+	err  error
+}
+
+func (e *appendError) Error() string { return "segment: append to " + e.path + ": " + e.err.Error() }
+func (e *appendError) Unwrap() error { return e.err }
+
+// reserve extends the preallocated space of the .log to cover end, in whole
+// chunks, with one fallocate (keeping the file size: readers and recovery
+// see only written bytes).
+func (s *Segment) reserve(end int64) error {
+	chunk := int64(s.cfg.PreallocateBytes)
+	newEnd := (end + chunk - 1) / chunk * chunk
+	newEnd = min(newEnd, MaxSize)
+	if err := s.f.Allocate(s.allocated, newEnd-s.allocated); err != nil {
+		return &appendError{path: s.logPath, err: err}
+	}
+	s.allocated = newEnd
+	return nil
+}
+
+// growMapping replaces the active mapping by a longer one when size no
+// longer fits it.
+func (s *Segment) growMapping(size int64) error {
+	if m := s.cur.Load(); m != nil && int64(len(m.data)) >= size {
+		return nil
+	}
+	return s.replaceMapping(size)
+}
+
+// replaceMapping maps the .log again for size bytes, makes that the current
+// mapping and drops the segment's reference to the old one, which is
+// unmapped when its last View is released. Readers that loaded the old one
+// keep reading it; new readers get the new one.
+func (s *Segment) replaceMapping(size int64) error {
+	data, err := mmap.Map(s.f.Fd(), mapLen(size))
+	if err != nil {
+		return fmt.Errorf("segment: %s: %w", s.logPath, err)
+	}
+	s.mu.Lock()
+	old := s.cur.Swap(newMapping(data, s.res))
+	s.mu.Unlock()
+	if old != nil {
+		return old.release()
+	}
+	return nil
+}
+
+// CanFit reports whether a batch of n bytes can be appended without the
+// .log passing MaxSize and without an index being full: when it is false the
+// log rolls a new segment first.
+func (s *Segment) CanFit(n int) bool {
+	return s.size.Load()+int64(n) <= MaxSize && !s.IsFull()
+}
+
+// FitsOffset reports whether lastOffset can be stored in this segment's
+// indexes (relative to the base offset in 32 bits). When it is false the log
+// rolls a new segment first.
+func (s *Segment) FitsOffset(lastOffset int64) bool {
+	return lastOffset >= s.base && lastOffset-s.base <= maxRelOffset
+}
+
+// IsFull reports whether the offset or the time index of an active segment
+// is full (a sealed segment is never full: it takes no appends anyway).
+func (s *Segment) IsFull() bool {
+	if s.sealed.Load() || s.off == nil {
+		return false
+	}
+	return s.off.IsFull() || s.tim.IsFull()
+}

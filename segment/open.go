@@ -1,0 +1,309 @@
+package segment
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/samsalog/samsa/index"
+	"github.com/samsalog/samsa/internal/fs"
+	"github.com/samsalog/samsa/internal/mmap"
+	"github.com/samsalog/samsa/record"
+)
+
+// Open opens the existing segment with base offset base in dir without
+// scanning its .log: the published end is found from the last offset-index
+// entry by walking the batch headers after it (at most about one index
+// interval of headers), and the max timestamp from the last time-index entry
+// and those headers. No CRC is checked here; Recover does that.
+//
+// active=true opens the segment for appends: the .log read-write, the
+// indexes preallocated and writable, the .log mapped. If the header walk
+// stops before the end of the file (a torn tail after a crash, or damage),
+// Open still succeeds and publishes the whole batches it found, but Append
+// returns the walk's *CorruptError until Recover and TruncateTo have decided
+// what the bytes are: after an unclean stop the log recovers the active
+// segment anyway.
+//
+// active=false opens a sealed segment lazily: after Open no file descriptor
+// and no mapping is held; the first Read maps the .log and the indexes, and
+// Evict lets them go again. A header walk that stops before the end of the
+// file is an error matching ErrCorrupt.
+//
+// Indexes are caches. A missing index, one that fails its sanity check, or
+// one whose last entry does not point at a batch with that last offset, is
+// rebuilt by a full validating scan of the .log (as Recover); for a sealed
+// segment a scan that does not reach the end of the file is an ErrCorrupt.
+func Open(dir string, base int64, cfg Config, active bool) (*Segment, error) {
+	if base < 0 {
+		return nil, fmt.Errorf("segment: negative base offset %d", base)
+	}
+	s := newSegment(dir, base, cfg)
+	if active {
+		if err := s.openActive(); err != nil {
+			s.closeWriter()
+			return nil, err
+		}
+		return s, nil
+	}
+	if err := s.openSealed(); err != nil {
+		return nil, err
+	}
+	s.sealed.Store(true)
+	return s, nil
+}
+
+func (s *Segment) openActive() error {
+	f, err := s.cfg.FS.OpenFile(s.logPath, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("segment: open: %w", err)
+	}
+	s.f = f
+	fileSize, err := s.statLog(f)
+	if err != nil {
+		return err
+	}
+	rebuild := false
+	if err := s.openWritableIndexes(false); err != nil {
+		if err := s.openWritableIndexes(true); err != nil {
+			return err
+		}
+		rebuild = true
+	}
+	var st walkState
+	if !rebuild {
+		st, rebuild, err = s.walkTail(f, fileSize, s.off, s.tim)
+		if err != nil {
+			return err
+		}
+	}
+	if rebuild {
+		r, err := s.rebuild(f, fileSize, s.base, s.off, s.tim)
+		if err != nil {
+			return err
+		}
+		st = stateOf(r)
+	}
+	s.publish(st)
+	s.sinceIndex = st.sinceIndex
+	s.tailErr = st.stop
+	return s.startActive()
+}
+
+func (s *Segment) openSealed() error {
+	f, err := s.cfg.FS.OpenFile(s.logPath, os.O_RDONLY, 0)
+	if err != nil {
+		return fmt.Errorf("segment: open: %w", err)
+	}
+	defer f.Close()
+	fileSize, err := s.statLog(f)
+	if err != nil {
+		return err
+	}
+	st, rebuild := walkState{}, true
+	off, oerr := index.OpenOffsetIndex(s.cfg.FS, s.offPath, s.base, s.cfg.MaxIndexBytes, false)
+	tim, terr := index.OpenTimeIndex(s.cfg.FS, s.timePath, s.base, s.cfg.MaxIndexBytes, false)
+	if oerr == nil && terr == nil {
+		st, rebuild, err = s.walkTail(f, fileSize, off, tim)
+	}
+	if off != nil {
+		_ = off.Close()
+	}
+	if tim != nil {
+		_ = tim.Close()
+	}
+	if err != nil {
+		return err
+	}
+	if rebuild {
+		r, err := s.rebuildSealed(f, fileSize, s.base)
+		if err != nil {
+			return err
+		}
+		st = stateOf(r)
+	}
+	if st.stop != nil {
+		return st.stop
+	}
+	s.publish(st)
+	return nil
+}
+
+func (s *Segment) statLog(f fs.File) (int64, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("segment: stat: %w", err)
+	}
+	s.created = fi.ModTime()
+	if fi.Size() > MaxSize {
+		return 0, corruptAt(s.logPath, MaxSize, fmt.Errorf("file size %d exceeds %d", fi.Size(), int64(MaxSize)))
+	}
+	return fi.Size(), nil
+}
+
+// walkState is what Open learns about a .log.
+type walkState struct {
+	size, next    int64
+	maxTs, maxOff int64
+	firstTs       int64
+	sinceIndex    int64
+	stop          error // why the walk ended before the end of the file
+}
+
+func stateOf(r ScanResult) walkState {
+	return walkState{
+		size: r.ValidBytes, next: r.NextOffset,
+		maxTs: r.MaxTimestamp, maxOff: r.OffsetOfMaxTimestamp,
+		firstTs: r.firstTs, sinceIndex: r.sinceIndex, stop: r.Err,
+	}
+}
+
+func (s *Segment) publish(st walkState) {
+	s.resetTs(st.maxTs, st.maxOff)
+	s.firstTs.Store(st.firstTs)
+	s.size.Store(st.size)
+	s.next.Store(st.next)
+}
+
+// walkTail walks the batch headers from the last offset-index entry to the
+// end of the file. rebuild reports indexes that disagree with the .log.
+func (s *Segment) walkTail(r io.ReaderAt, fileSize int64, off *index.OffsetIndex, tim *index.TimeIndex) (st walkState, rebuild bool, err error) {
+	if off.SanityCheck() != nil || tim.SanityCheck() != nil {
+		return st, true, nil
+	}
+	st = walkState{next: s.base, maxTs: -1, maxOff: s.base, firstTs: -1}
+	entryOff, pos, haveEntry := off.LastEntry()
+	if haveEntry && (pos <= 0 || pos >= fileSize) {
+		return st, true, nil
+	}
+	if ts, tsOff, ok := tim.LastEntry(); ok {
+		st.maxTs, st.maxOff = ts, tsOff
+	}
+	var hdr [record.BatchHeaderSize]byte
+	if fileSize >= record.BatchHeaderSize {
+		if _, err := r.ReadAt(hdr[:], 0); err != nil {
+			return st, false, fmt.Errorf("segment: read %s: %w", s.logPath, err)
+		}
+		if h, err := record.ParseBatchHeader(hdr[:]); err == nil {
+			st.firstTs = h.MaxTimestamp
+		}
+	}
+	start := pos
+	if !haveEntry {
+		start, pos = 0, 0
+		st.next = s.base
+	}
+	for pos < fileSize {
+		if fileSize-pos < record.BatchHeaderSize {
+			st.stop = corruptAt(s.logPath, pos, fmt.Errorf("%w: %d bytes at end of file", record.ErrTruncated, fileSize-pos))
+			break
+		}
+		if _, err := r.ReadAt(hdr[:], pos); err != nil {
+			return st, false, fmt.Errorf("segment: read %s: %w", s.logPath, err)
+		}
+		h, err := record.ParseBatchHeader(hdr[:])
+		if err == nil && pos+int64(h.Size()) > fileSize {
+			err = fmt.Errorf("%w: batch of %d bytes, %d left in file", record.ErrTruncated, h.Size(), fileSize-pos)
+		}
+		if err == nil {
+			err = s.checkOffsets(h, st.next)
+		}
+		if haveEntry && pos == start {
+			if err != nil || h.LastOffset() != entryOff {
+				return st, true, nil // the index does not describe this file
+			}
+			if _, _, ok := tim.LastEntry(); h.MaxTimestamp >= 0 && (!ok || h.MaxTimestamp > st.maxTs) {
+				// The time index got (max so far) when this entry was
+				// written: it lost entries.
+				return st, true, nil
+			}
+		}
+		if err != nil {
+			st.stop = corruptAt(s.logPath, pos, err)
+			break
+		}
+		if pos-start > int64(s.cfg.IndexIntervalBytes) && pos != start {
+			// The append rule would have added an entry at or before
+			// this batch: the index lost entries (zeroed, missing).
+			return st, true, nil
+		}
+		if h.MaxTimestamp > st.maxTs {
+			st.maxTs, st.maxOff = h.MaxTimestamp, h.LastOffset()
+		}
+		st.next = h.NextOffset()
+		pos += int64(h.Size())
+	}
+	if st.maxTs >= 0 && st.maxOff >= st.next {
+		return st, true, nil // time index points past the data
+	}
+	st.size = pos
+	st.sinceIndex = pos - start
+	return st, false, nil
+}
+
+// checkOffsets checks a batch's offsets against the segment and the previous
+// batch.
+func (s *Segment) checkOffsets(h record.BatchHeader, next int64) error {
+	switch {
+	case h.BaseOffset < next:
+		return fmt.Errorf("base offset %d below expected %d", h.BaseOffset, next)
+	case h.LastOffset()-s.base > maxRelOffset:
+		return fmt.Errorf("last offset %d does not fit a relative offset from base %d", h.LastOffset(), s.base)
+	}
+	return nil
+}
+
+// rebuildSealed rebuilds the indexes of a sealed segment from a full scan.
+func (s *Segment) rebuildSealed(f fs.File, fileSize, prevNext int64) (ScanResult, error) {
+	for _, p := range []string{s.offPath, s.timePath} {
+		if err := s.cfg.FS.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return ScanResult{}, fmt.Errorf("segment: %w", err)
+		}
+	}
+	off, err := index.OpenOffsetIndex(s.cfg.FS, s.offPath, s.base, s.cfg.MaxIndexBytes, true)
+	if err != nil {
+		return ScanResult{}, fmt.Errorf("segment: rebuild offset index: %w", err)
+	}
+	defer off.Close()
+	tim, err := index.OpenTimeIndex(s.cfg.FS, s.timePath, s.base, s.cfg.MaxIndexBytes, true)
+	if err != nil {
+		return ScanResult{}, fmt.Errorf("segment: rebuild time index: %w", err)
+	}
+	defer tim.Close()
+	r, err := s.rebuild(f, fileSize, prevNext, off, tim)
+	if err != nil {
+		return r, err
+	}
+	if r.MaxTimestamp >= 0 {
+		if err := tim.MaybeAppend(r.MaxTimestamp, r.OffsetOfMaxTimestamp); err != nil && !errors.Is(err, index.ErrIndexFull) {
+			return r, fmt.Errorf("segment: rebuild %s: %w", s.timePath, err)
+		}
+	}
+	for _, x := range []interface {
+		Seal() error
+		Sync() error
+	}{off, tim} {
+		if err := x.Seal(); err != nil {
+			return r, fmt.Errorf("segment: rebuild: %w", err)
+		}
+		if err := x.Sync(); err != nil {
+			return r, fmt.Errorf("segment: rebuild: %w", err)
+		}
+	}
+	return r, nil
+}
+
+// rebuild maps the first fileSize bytes of f and scans them, rebuilding
+// off and tim.
+func (s *Segment) rebuild(f fs.File, fileSize, prevNext int64, off *index.OffsetIndex, tim *index.TimeIndex) (ScanResult, error) {
+	data, err := mmap.Map(f.Fd(), int(fileSize))
+	if err != nil {
+		return ScanResult{}, fmt.Errorf("segment: %s: %w", s.logPath, err)
+	}
+	r, err := s.scan(data, prevNext, off, tim)
+	if uerr := mmap.Unmap(data); err == nil && uerr != nil {
+		err = fmt.Errorf("segment: %s: %w", s.logPath, uerr)
+	}
+	return r, err
+}
