@@ -52,12 +52,24 @@ type Config struct {
 	// retention.ms and retention.bytes are applied. Default 5 minutes.
 	RetentionCheckInterval time.Duration
 
+	// CheckpointInterval is log.flush.offset.checkpoint.interval.ms (and
+	// log.flush.start.offset.checkpoint.interval.ms): how often the
+	// partitions' recovery points and log start offsets are written to the
+	// data directory's checkpoint files. After a crash, recovery validates
+	// each partition from its checkpointed recovery point, so this bounds
+	// how much is scanned then. Close always writes them. Default 60s.
+	CheckpointInterval time.Duration
+
 	// Logger receives the broker's logs. Nil is silent.
 	Logger *slog.Logger
 
 	// fs is the filesystem; nil is the operating system's. Tests set it to
 	// inject faults.
 	fs fs.FS
+
+	// now is the clock of the partitions (retention.ms, segment.ms,
+	// LogAppendTime); nil is time.Now. Tests set it.
+	now func() time.Time
 }
 
 // Broker-level defaults that are not topic configs.
@@ -65,6 +77,7 @@ const (
 	defaultPartitions             = 1
 	defaultFlushInterval          = 5 * time.Millisecond
 	defaultRetentionCheckInterval = 5 * time.Minute
+	defaultCheckpointInterval     = 60 * time.Second
 )
 
 // Validate reports the first problems of c, each an error matching
@@ -92,6 +105,10 @@ func (c *Config) Validate() error {
 		errs = append(errs, &configError{field: "Config.RetentionCheckInterval", property: "log.retention.check.interval.ms",
 			reason: fmt.Sprintf("must not be negative, got %v", c.RetentionCheckInterval)})
 	}
+	if c.CheckpointInterval < 0 {
+		errs = append(errs, &configError{field: "Config.CheckpointInterval", property: "log.flush.offset.checkpoint.interval.ms",
+			reason: fmt.Sprintf("must not be negative, got %v", c.CheckpointInterval)})
+	}
 	return errors.Join(errs...)
 }
 
@@ -111,6 +128,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if out.RetentionCheckInterval == 0 {
 		out.RetentionCheckInterval = defaultRetentionCheckInterval
+	}
+	if out.CheckpointInterval == 0 {
+		out.CheckpointInterval = defaultCheckpointInterval
 	}
 	if out.Logger == nil {
 		out.Logger = slog.New(slog.DiscardHandler)

@@ -1,34 +1,59 @@
 // Package samsa is an embeddable Kafka-style partitioned log: named topics
 // split into partitions, each partition a durable append-only log of
 // Kafka's magic-v2 record batches, inside your own process and on your own
-// disk. The storage engine lives in the packages record, index, segment
-// and log; this package is growing the Broker on top of them, which opens
-// a data directory and owns its topics and partitions.
+// disk. The storage engine lives in the packages record, index, segment,
+// log and partition; this package holds the Broker on top of them, which
+// opens a data directory and owns its topics, partitions and background
+// work.
 //
-// # What is here so far
+// # Basics
 //
-// The Broker itself (Open, topics served by partition logs, Close) is not
-// written yet. What is:
+//	b, err := samsa.Open(dir, nil) // nil: Kafka's defaults
+//	defer b.Close()
+//	err = b.CreateTopic("orders", &samsa.TopicConfig{Partitions: 6})
+//	p, err := b.Partition("orders", 0)
+//	res, err := p.Append(batch)                 // one encoded record.Batch
+//	err = p.WaitSynced(ctx, res.LastOffset)     // acks=all
+//	f, err := p.Fetch(ctx, 0, 1, 1<<20, time.Second) // long poll
+//	defer f.View.Release()
 //
-//   - Config, the Broker's configuration: auto-creation of topics
-//     (auto.create.topics.enable, on by default), the default partition
-//     count (num.partitions), the broker-wide defaults of the topic configs,
-//     and the intervals of background work. Like every config struct in
-//     samsa it is passed as a pointer, nil meaning Kafka's defaults, and
-//     the zero value of each field is the default named in its comment.
-//   - TopicConfig, a topic's partition count and its overrides of the Kafka
-//     topic configs samsa applies (segment.bytes, segment.ms,
-//     segment.index.bytes, index.interval.bytes, retention.ms,
-//     retention.bytes, cleanup.policy, max.message.bytes,
-//     message.timestamp.type, flush.messages, flush.ms, and samsa's opt-in
-//     UnsafeExposeUnsynced), with Validate, and
-//     Properties, SetProperty and ParseTopicConfig to speak Kafka's property
-//     names and values ("retention.ms": "86400000").
-//   - Topic names validated as Kafka validates them (ValidateTopicName),
-//     the internal topics (IsInternalTopic), and TopicID, which tells
-//     apart the incarnations of a name deleted and created again.
+// In short:
+//
+//   - Open takes the directory's lock (a second Open fails with
+//     ErrDirLocked), recovers every partition in parallel (after a clean
+//     Close it scans nothing) and starts three goroutines whatever the
+//     number of partitions: a flusher that syncs partitions holding
+//     unsynced data every Config.FlushInterval, a retention ticker, and a
+//     checkpoint ticker. Close stops them, syncs and seals every partition,
+//     writes the checkpoints and the clean-shutdown marker, and leaves no
+//     goroutine, file or mapping behind.
+//   - Topics: CreateTopic, DeleteTopic, ListTopics, DescribeTopic (with each
+//     partition's offsets and size), AlterTopicConfig (Kafka property
+//     names), CreatePartitions (grow only). Producing to an unknown topic
+//     through PartitionForProduce or PartitionsForProduce creates it, as
+//     Kafka's auto.create.topics.enable, unless
+//     Config.DisableAutoCreateTopics. The internal topics
+//     (__consumer_offsets, __transaction_state) cannot be created, deleted,
+//     altered or written by users (ErrInternalTopic).
+//   - Config and TopicConfig are plain structs whose zero fields mean
+//     Kafka's defaults; Validate's errors name the field and the Kafka
+//     property. TopicConfig speaks Kafka's property names through
+//     Properties, SetProperty and ParseTopicConfig.
+//   - Records become visible to fetchers once synced (the high watermark is
+//     the synced offset), so a consumer never sees a record a power loss
+//     can take back; TopicConfig.UnsafeExposeUnsynced trades that for
+//     latency.
 //   - The sentinel errors (ErrDirLocked, ErrUnknownTopic, ErrInvalidConfig,
-//     ...), wrapped with details: test them with errors.Is.
+//     ...) are wrapped with details: test them with errors.Is.
+//
+// # Caveats
+//
+//   - AlterTopicConfig is durable at once but the partitions apply it at
+//     the broker's next Open: a running partition cannot be reconfigured
+//     yet.
+//   - A Partition handle belongs to the Broker: do not Close it. After
+//     DeleteTopic or Close it returns partition.ErrClosed.
+//   - Fetch returns Views into read-only mappings: release them, promptly.
 //
 // # Data directory
 //
@@ -42,6 +67,15 @@
 //	topics.json   the topic registry: a version, and per topic its name,
 //	              id, partition count, creation time and config overrides
 //	              (as Kafka properties); replaced atomically on every change
+//	recovery-point-offset-checkpoint, log-start-offset-checkpoint
+//	              per partition, the offset below which it is synced and
+//	              its first kept offset, in Kafka's checkpoint format;
+//	              written at Open, every Config.CheckpointInterval, after a
+//	              topic is deleted, and at Close
+//	.clean-shutdown
+//	              present only after a clean Close: the next Open then
+//	              trusts the checkpoints and scans no data; Open removes
+//	              it before writing anything
 //
 // A topic operation interrupted by a crash leaves the old registry or the
 // new one. A deleted topic's partition directories are renamed to

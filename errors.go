@@ -1,6 +1,10 @@
 package samsa
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/samsalog/samsa/partition"
+)
 
 // Sentinel errors. Errors returned by this package wrap them with details
 // (the directory, the topic, the field), so test them with errors.Is.
@@ -44,8 +48,10 @@ var (
 	ErrInternalTopic = errors.New("samsa: internal topic")
 
 	// ErrRecordTooLarge reports a record batch larger than the topic's
-	// max.message.bytes. Kafka's RecordTooLargeException.
-	ErrRecordTooLarge = errors.New("samsa: record batch larger than max.message.bytes")
+	// max.message.bytes. Kafka's RecordTooLargeException. It is the
+	// partition package's error itself (partition.ErrRecordTooLarge), so
+	// either tests an Append's error.
+	ErrRecordTooLarge = partition.ErrRecordTooLarge
 
 	// ErrCorruptRegistry reports a topics.json that cannot be read back: not
 	// JSON, or holding values no samsa writes (bad names, duplicate topics,

@@ -181,6 +181,12 @@ func (s *registryState) describe(name string, defaults TopicConfig) (TopicDescri
 	if m == nil {
 		return TopicDescription{}, false
 	}
+	return describeTopicMeta(m, defaults), true
+}
+
+// describeTopicMeta returns the description of m (without partition
+// details) with its effective config merged over defaults.
+func describeTopicMeta(m *topicMeta, defaults TopicConfig) TopicDescription {
 	eff := m.overrides.effective(defaults)
 	eff.Partitions = m.partitions
 	return TopicDescription{
@@ -191,7 +197,7 @@ func (s *registryState) describe(name string, defaults TopicConfig) (TopicDescri
 		Created:    m.created,
 		Overrides:  m.overrides,
 		Config:     eff,
-	}, true
+	}
 }
 
 // idInUse reports whether a topic or a tombstone has id.

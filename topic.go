@@ -79,6 +79,29 @@ type TopicDescription struct {
 	Overrides TopicConfig
 	// Config is the effective configuration: Overrides over the broker's
 	// defaults over Kafka's, with every field filled in (Partitions too).
-	// Config.Properties() is kafka-configs --describe --all.
+	// Config.Properties() is kafka-configs --describe --all. After
+	// AlterTopicConfig it is the new config, which the partitions apply
+	// from their next open (see AlterTopicConfig).
 	Config TopicConfig
+	// PartitionDetails describes each partition, in order of id.
+	PartitionDetails []PartitionDescription
+}
+
+// PartitionDescription is the state of one partition of a topic, as
+// DescribeTopic saw it: a snapshot, not kept up to date.
+type PartitionDescription struct {
+	// Partition is the partition's id.
+	Partition int32
+	// LogStartOffset is the first offset still kept.
+	LogStartOffset int64
+	// HighWatermark is the end of what consumers may read: the records
+	// below it are synced (or, with UnsafeExposeUnsynced, appended).
+	HighWatermark int64
+	// LogEndOffset is the offset the next appended record gets.
+	LogEndOffset int64
+	// SizeBytes is the size on disk of the partition's segment files
+	// (.log files; indexes not counted).
+	SizeBytes int64
+	// Segments is the number of segments.
+	Segments int
 }

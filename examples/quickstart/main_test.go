@@ -13,16 +13,19 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestQuickstart(t *testing.T) {
 	dir := t.TempDir()
 	var out bytes.Buffer
-	require.NoError(t, run(dir, 3000, &out))
-	require.Contains(t, out.String(), "wrote 3000 records")
-	// A second run appends to the same log and checks the new records.
+	require.NoError(t, run(dir, 3000, 3, &out))
+	require.Contains(t, out.String(), "wrote 3000 records to 3 partitions")
+	require.Contains(t, out.String(), "quickstart-0: offsets 0..999")
+	require.Contains(t, out.String(), "clean reopen: true")
+	// A second run appends to the same topic and checks the new records.
 	out.Reset()
-	require.NoError(t, run(dir, 500, &out))
-	require.Contains(t, out.String(), "offsets 3000..3499")
+	require.NoError(t, run(dir, 600, 5, &out))
+	require.Contains(t, out.String(), `topic "quickstart" exists`)
+	require.Contains(t, out.String(), "quickstart-2: offsets 0..1199")
 }
 
 func TestQuickstartTempDir(t *testing.T) {
 	var out bytes.Buffer
-	require.NoError(t, run("", 100, &out))
-	require.Contains(t, out.String(), "wrote 100 records")
+	require.NoError(t, run("", 100, 2, &out))
+	require.Contains(t, out.String(), "wrote 100 records to 2 partitions")
 }
