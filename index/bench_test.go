@@ -62,7 +62,8 @@ func BenchmarkLookup(b *testing.B) {
 	}
 }
 
-// BenchmarkAppend measures one offset-index append (a pwrite).
+// BenchmarkAppend measures one offset-index append (into the in-memory
+// tail; one pwrite per 512 entries).
 func BenchmarkAppend(b *testing.B) {
 	x, err := OpenOffsetIndex(nil, filepath.Join(b.TempDir(), "a.index"), 0, 8<<20, true)
 	require.NoError(b, err)

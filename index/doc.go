@@ -55,7 +55,8 @@
 // the blocks (a full disk is an error matching fs.ErrNoSpace at open or at
 // Reset, never a SIGBUS), then the size is set to maxBytes so the whole
 // mapping is backed by the file. The file is mapped read-only; entries are
-// written through the file with WriteAt, never through the mapping.
+// written through the file with WriteAt, never through the mapping, and
+// not one by one: see the write path below.
 //
 // The end of an index is found from its contents, never from its size: it
 // is the first all-zero slot, found by binary search (entries are written
@@ -76,15 +77,52 @@
 // whose key is <= the target, or the implicit first entry; positions are
 // what the file holds, and the segment checks them against the .log's size.
 //
+// # Write path
+//
+// An append makes no system call: the entry goes into an in-memory tail of
+// up to 512 entries (4 KiB of offset entries, 6 KiB of time entries) and is
+// visible to readers at once. When the tail is full, the next append writes
+// all of it to the file with one WriteAt (a full disk shows there, as an
+// error matching fs.ErrNoSpace, and that append is refused) and starts a
+// new tail (one allocation per 512 entries). Flush, Sync, Seal and Close
+// write the pending entries too (Sync then fsyncs); TruncateTo drops
+// pending entries without writing them and zeroes only the dropped slots
+// that reached the file; Reset drops them with the rest. So in steady state
+// a segment append costs the one write of its batch to the .log, and
+// indexes cost one write per 512 entries.
+//
+// Crashes: the entries of a clean stop (Close, or Seal) are all in the
+// file. After a process crash the file holds a prefix of the entries: all
+// but at most the last 512, which were only in memory (the offset and the
+// time index lose different numbers of entries, since they flush
+// independently). Nothing else changes: the end is found from the
+// contents as always, and a prefix passes SanityCheck. The index is a cache
+// of the .log: the segment's Open notices the missing entries (its walk
+// from the last entry finds more than an interval of batches) and rebuilds
+// both indexes with a scan of the .log; after an unclean stop the log
+// recovers, and so rescans, the active segment anyway. As before, nothing
+// but Sync makes an index durable against a machine crash.
+//
 // # Concurrency
 //
-// One writer (Append/MaybeAppend, TruncateTo, Reset, Seal, Sync, Close; an
-// internal mutex serializes them too) and any number of readers (Lookup,
-// LastEntry, Entries, IsFull, SanityCheck) on other goroutines at any time.
+// One writer (Append/MaybeAppend, Flush, TruncateTo, Reset, Seal, Sync,
+// Close; an internal mutex serializes them too) and any number of readers
+// (Lookup, LastEntry, Entries, IsFull, SanityCheck) on other goroutines at
+// any time.
 //
-// An append writes the entry with WriteAt and only then publishes the new
-// entry count (an atomic store); readers load the count and read the
-// mapping only below it, so they never see a partial entry.
+// An append fills the next slot of the tail and only then publishes the
+// new entry count (an atomic store); readers load the count and read only
+// below it, so they never see a partial entry. Readers find the entries
+// through an immutable descriptor behind a second atomic pointer: "entries
+// below F are in the mapping, entries from F on are in this tail array".
+// The writer publishes a new descriptor (and a new array) whenever that
+// would stop being true for a slot readers can see: after the write of a
+// full tail (F advances), when entries are dropped, at Reset and at Seal
+// (everything is in the mapping). It never writes again an array it
+// replaced, nor a slot below the published count, so a reader holding an
+// old descriptor reads what was published; a count beyond the old array is
+// clamped to it. Lookup searches the mapped part or the tail (whichever
+// holds the floor): still no allocation, no system call, no lock.
 //
 // The mapping lives in a small reference-counted generation behind an
 // atomic pointer. Lookup pins the current generation (an atomic add, then a

@@ -39,6 +39,41 @@ func (g *generation) drain() {
 
 func (g *generation) release() { g.refs.Add(-1) }
 
+// tailEntries is how many entries a writable index keeps in memory before
+// it writes them to the file, all at once with one WriteAt.
+const tailEntries = 512
+
+// pending is the in-memory tail of the index as readers see it: entries
+// [0, flushed) are read from the mapping, entries [flushed, flushed +
+// len(buf)/es) from buf (slot i at (i-flushed)*es), in both cases only
+// below the published count. A pending is never changed once published,
+// except that the writer fills buf's slots at and above the published
+// count before it publishes them; whenever anything else must change (buf
+// is full and was written to the file, entries are dropped, the index is
+// reset or sealed) the writer publishes a new pending, so a reader holding
+// an old one reads entries that were right when they were published and
+// never a slot being written. A sealed index has no buf: everything is in
+// the mapping.
+type pending struct {
+	flushed int
+	buf     []byte
+}
+
+// snapshot is what one reader may read: entries [0, n), the first m of
+// them in d (the mapping), the others in tail.
+type snapshot struct {
+	d, tail []byte
+	m, n    int
+}
+
+// entry returns the bytes of entry i < n (and whatever follows it).
+func (s *snapshot) entry(i, es int) []byte {
+	if i < s.m {
+		return s.d[i*es:]
+	}
+	return s.tail[(i-s.m)*es:]
+}
+
 // core is the machinery shared by the offset and time indexes: a file of
 // fixed-width entries, preallocated while writable, mapped read-only,
 // appended with WriteAt. OffsetIndex and TimeIndex add the key rules.
@@ -51,6 +86,7 @@ type core struct {
 	maxBytes int // capacity in bytes of a writable index, a multiple of es
 
 	gen  atomic.Pointer[generation] // nil after Close
+	tail atomic.Pointer[pending]    // where readers find the entries below n
 	n    atomic.Int64               // published entries
 	capN atomic.Int64               // slots appends may use (== n once sealed)
 
@@ -60,7 +96,7 @@ type core struct {
 	closed   bool
 	badSize  bool  // the file's size was not a whole number of entries
 	broken   error // a structural change failed half way: appends refuse
-	buf      [12]byte
+	written  int   // entries [0, written) are in the file; the rest only in the tail
 }
 
 // acquire pins the current generation; nil after Close. Zero-alloc and
@@ -83,13 +119,35 @@ func (c *core) acquire() *generation {
 	}
 }
 
-// visible is the number of entries a reader holding g may read.
-func (c *core) visible(g *generation) int {
+// snap returns what a reader holding g may read. The order matters: g is
+// pinned first, then the tail and only then the count are loaded. The
+// writer fills a tail slot before it publishes the count that covers it, so
+// the entries below the count that lie in the loaded tail are there; a
+// count beyond the loaded tail's capacity (the writer moved on to a newer
+// tail meanwhile) is clamped to it; the entries below the loaded tail's
+// flushed count were written to the file before that tail was published.
+// A writer that drops entries publishes the smaller count and a new tail
+// before it swaps the generation, and waits for g's readers before it
+// reuses anything they could see.
+func (c *core) snap(g *generation) snapshot {
+	t := c.tail.Load()
 	n := int(c.n.Load())
-	if m := len(g.data) / c.es; n > m {
-		n = m
+	n = min(n, t.flushed+len(t.buf)/c.es)
+	m := t.flushed
+	if mapped := len(g.data) / c.es; m > mapped { // never so while g is current; belt and braces
+		m, n = mapped, min(n, mapped)
 	}
-	return n
+	m = min(m, n)
+	return snapshot{d: g.data, tail: t.buf, m: m, n: n}
+}
+
+// newTail returns a tail whose first slot is entry flushed, with room for
+// up to tailEntries entries (fewer when the index has fewer slots left).
+// Allocated once per tailEntries appends: readers may still hold the
+// previous one, so it is never reused.
+func (c *core) newTail(flushed int) *pending {
+	slots := min(tailEntries, max(int(c.capN.Load())-flushed, 0))
+	return &pending{flushed: flushed, buf: make([]byte, slots*c.es)}
 }
 
 // swap publishes g and waits until nobody reads the previous generation,
@@ -150,9 +208,11 @@ func (c *core) openSealed() error {
 	if n > 0 && c.zeroSlot(data, n-1) {
 		n = c.firstZero(data, slots)
 	}
+	c.tail.Store(&pending{flushed: n})
 	c.gen.Store(&generation{data: data})
 	c.n.Store(int64(n))
 	c.capN.Store(int64(n))
+	c.written = n
 	return nil
 }
 
@@ -222,6 +282,8 @@ func (c *core) preallocate() error {
 	n := c.firstZero(data, length/c.es)
 	c.n.Store(int64(n))
 	c.capN.Store(int64(length / c.es))
+	c.written = n
+	c.tail.Store(c.newTail(n))
 	c.gen.Store(&generation{data: data})
 	return nil
 }
@@ -266,9 +328,14 @@ func (c *core) firstZero(data []byte, slots int) int {
 	return lo
 }
 
-// rel reads the relative offset of entry i.
-func (c *core) rel(data []byte, i int) uint32 {
-	return binary.BigEndian.Uint32(data[i*c.es+c.relOff:])
+// writerSnap is the writer's view of its entries (it needs no pin: only
+// the writer replaces the generation).
+func (c *core) writerSnap() (snapshot, bool) {
+	g := c.gen.Load()
+	if g == nil {
+		return snapshot{}, false
+	}
+	return c.snap(g), true
 }
 
 // writerCheck is the common precondition of the appending methods.
@@ -292,19 +359,60 @@ func (c *core) relOf(offset int64) (uint32, error) {
 	return uint32(offset - c.base), nil
 }
 
-// appendEntry writes c.buf[:es] into slot n and publishes it: the count is
-// stored only after the bytes are in the file (and so in the mapping), so
-// a reader that sees the count sees the entry.
-func (c *core) appendEntry() error {
-	n := c.n.Load()
-	if n >= c.capN.Load() {
+// appendEntry copies the entry e (es bytes) into the next tail slot and
+// publishes it: the count is stored only after the bytes are in the tail,
+// so a reader that sees the count sees the entry. No system call, except
+// when the tail is full: its entries are then written to the file with one
+// WriteAt and a new tail is published before the entry goes into it. If
+// that write fails, the entry is not published and nothing changes (the
+// next append or flush writes the same entries again).
+func (c *core) appendEntry(e []byte) error {
+	n := int(c.n.Load())
+	if n >= int(c.capN.Load()) {
 		return fmt.Errorf("%w: %s: %d entries", ErrIndexFull, c.path, n)
 	}
-	if _, err := c.f.WriteAt(c.buf[:c.es], n*int64(c.es)); err != nil {
-		return c.errorf("append: %w", err)
+	t := c.tail.Load()
+	if n-t.flushed >= len(t.buf)/c.es {
+		if err := c.flush(); err != nil {
+			return err
+		}
+		t = c.newTail(n)
+		c.tail.Store(t) // its entries below n are in the file: written by flush
 	}
-	c.n.Store(n + 1)
+	copy(t.buf[(n-t.flushed)*c.es:], e[:c.es])
+	c.n.Store(int64(n + 1))
 	return nil
+}
+
+// flush writes the entries only the tail holds to the file, with one
+// WriteAt (none if there are none). Readers are not affected: they keep
+// reading those entries from the tail until a new tail is published.
+func (c *core) flush() error {
+	n := int(c.n.Load())
+	if c.written >= n {
+		return nil
+	}
+	t := c.tail.Load()
+	b := t.buf[(c.written-t.flushed)*c.es : (n-t.flushed)*c.es]
+	if _, err := c.f.WriteAt(b, int64(c.written*c.es)); err != nil {
+		return c.errorf("write %d entries: %w", n-c.written, err)
+	}
+	c.written = n
+	return nil
+}
+
+// flushWriter is flush for the exported Flush: a no-op on a sealed index
+// (everything is in the file then).
+func (c *core) flushWriter() error {
+	switch {
+	case c.closed:
+		return ErrClosed
+	case c.broken != nil:
+		return c.errorf("unusable after a failed change: %w", c.broken)
+	case !c.writable:
+		return nil
+	}
+	return c.flush()
 }
 
 // file returns a read-write descriptor, reopening a sealed index's file.
@@ -330,8 +438,8 @@ func (c *core) truncateRel(rel int64) error {
 	if c.broken != nil {
 		return c.errorf("unusable after a failed change: %w", c.broken)
 	}
-	g := c.gen.Load()
-	n := c.visible(g)
+	s, _ := c.writerSnap()
+	n := s.n
 	newN := 0
 	if rel > math.MaxUint32 {
 		newN = n
@@ -339,7 +447,7 @@ func (c *core) truncateRel(rel int64) error {
 		lo, hi := 0, n
 		for lo < hi {
 			mid := int(uint(lo+hi) >> 1)
-			if int64(c.rel(g.data, mid)) < rel {
+			if int64(binary.BigEndian.Uint32(s.entry(mid, c.es)[c.relOff:])) < rel {
 				lo = mid + 1
 			} else {
 				hi = mid
@@ -355,14 +463,25 @@ func (c *core) truncateRel(rel int64) error {
 
 // shrink keeps the first newN entries.
 func (c *core) shrink(newN int) error {
-	oldN := int(c.n.Load())
 	c.n.Store(int64(newN))
 	if c.writable {
-		// Same mapping, fresh generation: once the readers that may have
-		// seen the old count are gone, the dropped slots are zeroed so
-		// that the end found from the contents at the next open is newN.
+		// A new tail holding what is left of the pending entries (readers
+		// holding the old one keep reading it, unchanged), published after
+		// the smaller count and before the new generation. Then, once the
+		// readers that may have seen the old count and tail are gone (the
+		// writer could otherwise refill slots they see), the dropped slots
+		// that reached the file are zeroed, so that the end found from the
+		// contents at the next open is newN.
+		old := c.tail.Load()
+		if newN < old.flushed {
+			c.tail.Store(c.newTail(newN))
+		} else {
+			t := &pending{flushed: old.flushed, buf: make([]byte, len(old.buf))}
+			copy(t.buf, old.buf[:(newN-old.flushed)*c.es])
+			c.tail.Store(t)
+		}
 		c.swap(&generation{data: c.gen.Load().data})
-		for off, end := int64(newN*c.es), int64(oldN*c.es); off < end; {
+		for off, end := int64(newN*c.es), int64(c.written*c.es); off < end; {
 			chunk := min(end-off, int64(len(zeros)))
 			if _, err := c.f.WriteAt(zeros[:chunk], off); err != nil {
 				c.broken = err
@@ -370,10 +489,13 @@ func (c *core) shrink(newN int) error {
 			}
 			off += chunk
 		}
+		c.written = min(c.written, newN)
 		return nil
 	}
 	// Sealed: the file is trimmed to the entries; map the shorter length
 	// first, and cut the file only once nobody reads the longer mapping.
+	c.tail.Store(&pending{flushed: newN})
+	c.written = newN
 	f, err := c.file()
 	if err != nil {
 		c.broken = err
@@ -419,6 +541,8 @@ func (c *core) reset() error {
 	c.writable = true
 	c.n.Store(0)
 	c.capN.Store(0)
+	c.written = 0
+	c.tail.Store(&pending{}) // the pending entries are dropped with the rest
 	// Readers see an empty index from here on; the old mapping is unmapped
 	// after they leave it and only then is the file cut to nothing (which
 	// also clears whatever garbage lay past the end), then preallocated
@@ -450,7 +574,12 @@ func (c *core) seal() error {
 	if c.broken != nil {
 		return c.errorf("unusable after a failed change: %w", c.broken)
 	}
+	if err := c.flush(); err != nil {
+		return err
+	}
 	n := int(c.n.Load())
+	// Everything is in the file: readers read it all from the mapping.
+	c.tail.Store(&pending{flushed: n})
 	if err := c.remap(n); err != nil {
 		return err
 	}
@@ -470,6 +599,11 @@ func (c *core) sync() error {
 	if c.f == nil {
 		return nil // opened sealed and never changed: nothing of ours to flush
 	}
+	if c.writable && c.broken == nil {
+		if err := c.flush(); err != nil {
+			return err
+		}
+	}
 	if err := c.f.Sync(); err != nil {
 		return c.errorf("sync: %w", err)
 	}
@@ -479,6 +613,12 @@ func (c *core) sync() error {
 func (c *core) close() error {
 	if c.closed {
 		return nil
+	}
+	var ferr error
+	if c.writable && c.broken == nil {
+		// A failed write loses the pending entries: the index is a cache,
+		// and the next open finds the end of what reached the file.
+		ferr = c.flush()
 	}
 	c.closed = true
 	var err error
@@ -491,14 +631,17 @@ func (c *core) close() error {
 		}
 		c.f = nil
 	}
+	if ferr != nil {
+		return ferr
+	}
 	if err != nil {
 		return c.errorf("close: %w", err)
 	}
 	return nil
 }
 
-// check verifies every entry with ok(prev, cur) and the file size.
-func (c *core) check(ok func(data []byte, i int) bool) error {
+// check verifies the file size and every entry, in order, with ok.
+func (c *core) check(ok func(e []byte) bool) error {
 	c.mu.Lock()
 	badSize := c.badSize
 	c.mu.Unlock()
@@ -510,10 +653,10 @@ func (c *core) check(ok func(data []byte, i int) bool) error {
 		return ErrClosed
 	}
 	defer g.release()
-	n := c.visible(g)
-	for i := range n {
-		if !ok(g.data, i) {
-			return fmt.Errorf("%w: %s: entry %d of %d does not increase", ErrCorruptIndex, c.path, i, n)
+	s := c.snap(g)
+	for i := range s.n {
+		if !ok(s.entry(i, c.es)) {
+			return fmt.Errorf("%w: %s: entry %d of %d does not increase", ErrCorruptIndex, c.path, i, s.n)
 		}
 	}
 	return nil

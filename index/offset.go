@@ -17,11 +17,12 @@ const OffsetEntrySize = 8
 // .log file, strictly increasing in both.
 //
 // Concurrency: one goroutine at a time may call the writer-side methods
-// (Append, TruncateTo, Reset, Seal, Sync, Close); they are also serialized
-// by an internal mutex. Lookup, LastEntry, Entries, IsFull, BaseOffset and
-// SanityCheck may be called from any goroutine at any time, including while
-// the writer appends, truncates, seals or closes: a reader never touches an
-// unmapped or truncated region (see the package documentation).
+// (Append, Flush, TruncateTo, Reset, Seal, Sync, Close); they are also
+// serialized by an internal mutex. Lookup, LastEntry, Entries, IsFull,
+// BaseOffset and SanityCheck may be called from any goroutine at any time,
+// including while the writer appends, truncates, seals or closes: a reader
+// never touches an unmapped or truncated region (see the package
+// documentation).
 type OffsetIndex struct {
 	c       core
 	lastRel uint32 // writer side: the last entry, valid when entries > 0
@@ -57,12 +58,8 @@ func OpenOffsetIndex(fsys fs.FS, path string, baseOffset int64, maxBytes int, wr
 // refreshLast reloads the writer's copy of the last entry.
 func (x *OffsetIndex) refreshLast() {
 	x.lastRel, x.lastPos = 0, 0
-	g := x.c.gen.Load()
-	if g == nil {
-		return
-	}
-	if n := x.c.visible(g); n > 0 {
-		e := g.data[(n-1)*OffsetEntrySize:]
+	if s, ok := x.c.writerSnap(); ok && s.n > 0 {
+		e := s.entry(s.n-1, OffsetEntrySize)
 		x.lastRel, x.lastPos = binary.BigEndian.Uint32(e), binary.BigEndian.Uint32(e[4:])
 	}
 }
@@ -81,10 +78,14 @@ func (x *OffsetIndex) IsFull() bool { return x.c.n.Load() >= x.c.capN.Load() }
 // the batch that starts at byte position of the .log. Both must be greater
 // than the last entry's, the position greater than 0 (the segment's first
 // batch, at 0, never gets an entry: it is the implicit (baseOffset, 0)).
-// The entry is written through the file with one WriteAt and published to
-// readers after that. Errors: ErrIndexFull, ErrNotIncreasing,
-// ErrOutOfRange, ErrReadOnly, ErrClosed, or the write's error (a full disk
-// matches fs.ErrNoSpace). Zero allocations.
+// The entry goes into the in-memory tail and is published to readers at
+// once; it reaches the file when the tail is full (512 entries, written
+// with one WriteAt by the append that finds it full), or at Flush, Sync,
+// Seal or Close. Errors: ErrIndexFull, ErrNotIncreasing, ErrOutOfRange,
+// ErrReadOnly, ErrClosed, or the error of the write of a full tail (a full
+// disk matches fs.ErrNoSpace; the entry is then not added). No allocation
+// and no system call, except once per 512 entries (a new tail and the
+// write of the full one).
 func (x *OffsetIndex) Append(offset, position int64) error {
 	c := &x.c
 	c.mu.Lock()
@@ -103,9 +104,10 @@ func (x *OffsetIndex) Append(offset, position int64) error {
 		return fmt.Errorf("%w: %s: (%d, %d) after (%d, %d)", ErrNotIncreasing, c.path,
 			offset, position, c.base+int64(x.lastRel), x.lastPos)
 	}
-	binary.BigEndian.PutUint32(c.buf[0:], rel)
-	binary.BigEndian.PutUint32(c.buf[4:], uint32(position))
-	if err := c.appendEntry(); err != nil {
+	var e [OffsetEntrySize]byte
+	binary.BigEndian.PutUint32(e[0:], rel)
+	binary.BigEndian.PutUint32(e[4:], uint32(position))
+	if err := c.appendEntry(e[:]); err != nil {
 		return err
 	}
 	x.lastRel, x.lastPos = rel, uint32(position)
@@ -132,8 +134,29 @@ func (x *OffsetIndex) Lookup(offset int64) (entryOffset, position int64) {
 	if offset-base < math.MaxUint32 {
 		target = uint32(offset - base)
 	}
-	d := g.data
-	lo, hi := 0, c.visible(g)
+	s := c.snap(g)
+	// The number of entries with key <= target: in the tail if its first
+	// entry qualifies, else in the mapped part.
+	var k int
+	if s.n > s.m && binary.BigEndian.Uint32(s.tail) <= target {
+		k = s.m + upperU32(s.tail, s.n-s.m, target)
+	} else {
+		k = upperU32(s.d, s.m, target)
+	}
+	if k == 0 {
+		g.release()
+		return base, 0
+	}
+	e := s.entry(k-1, OffsetEntrySize)
+	rel, pos := binary.BigEndian.Uint32(e), binary.BigEndian.Uint32(e[4:])
+	g.release()
+	return base + int64(rel), int64(pos)
+}
+
+// upperU32 returns the number of the first n offset entries of d whose key
+// is <= target (the keys increase).
+func upperU32(d []byte, n int, target uint32) int {
+	lo, hi := 0, n
 	for lo < hi { // first entry with key > target
 		mid := int(uint(lo+hi) >> 1)
 		if binary.BigEndian.Uint32(d[mid*OffsetEntrySize:]) <= target {
@@ -142,14 +165,7 @@ func (x *OffsetIndex) Lookup(offset int64) (entryOffset, position int64) {
 			hi = mid
 		}
 	}
-	if lo == 0 {
-		g.release()
-		return base, 0
-	}
-	e := d[(lo-1)*OffsetEntrySize:]
-	rel, pos := binary.BigEndian.Uint32(e), binary.BigEndian.Uint32(e[4:])
-	g.release()
-	return base + int64(rel), int64(pos)
+	return lo
 }
 
 // LastEntry returns the last entry; ok is false (and the result is
@@ -161,11 +177,11 @@ func (x *OffsetIndex) LastEntry() (offset, position int64, ok bool) {
 		return c.base, 0, false
 	}
 	defer g.release()
-	n := c.visible(g)
-	if n == 0 {
+	s := c.snap(g)
+	if s.n == 0 {
 		return c.base, 0, false
 	}
-	e := g.data[(n-1)*OffsetEntrySize:]
+	e := s.entry(s.n-1, OffsetEntrySize)
 	return c.base + int64(binary.BigEndian.Uint32(e)), int64(binary.BigEndian.Uint32(e[4:])), true
 }
 
@@ -196,10 +212,12 @@ func (x *OffsetIndex) Reset() error {
 	return err
 }
 
-// Seal makes the index read-only: the file is trimmed to its entries and
-// mapped at exactly that size. The preallocated mapping is unmapped, and
-// the file cut, only after the last concurrent reader left it. A sealed
-// index is full. Sealing twice is a no-op. Seal does not sync: call Sync.
+// Seal makes the index read-only: the pending entries are flushed (see
+// Flush; on error the index stays writable), the file is trimmed to its
+// entries and mapped at exactly that size. The preallocated mapping is
+// unmapped, and the file cut, only after the last concurrent reader left
+// it. A sealed index is full. Sealing twice is a no-op. Seal does not
+// sync: call Sync.
 func (x *OffsetIndex) Seal() error {
 	x.c.mu.Lock()
 	defer x.c.mu.Unlock()
@@ -216,8 +234,7 @@ func (x *OffsetIndex) Seal() error {
 func (x *OffsetIndex) SanityCheck() error {
 	var prevRel int64 = -1
 	var prevPos int64
-	return x.c.check(func(d []byte, i int) bool {
-		e := d[i*OffsetEntrySize:]
+	return x.c.check(func(e []byte) bool {
 		rel, pos := int64(binary.BigEndian.Uint32(e)), int64(binary.BigEndian.Uint32(e[4:]))
 		if rel <= prevRel || pos <= prevPos {
 			return false
@@ -227,18 +244,36 @@ func (x *OffsetIndex) SanityCheck() error {
 	})
 }
 
-// Sync flushes the file to stable storage (fdatasync). An index opened
-// sealed and not changed since holds no file and has nothing to flush.
+// Flush writes the entries still held in memory (at most 512) to the file
+// with one WriteAt, without syncing it: a process that stops afterwards,
+// even uncleanly, leaves them in the file (a machine crash may still lose
+// them: see Sync). Appends flush by themselves every 512 entries, and Sync,
+// Seal and Close flush. On error the entries stay pending and published,
+// and the next Flush writes them again. No-op on a sealed index.
+// Errors: ErrClosed, that of an earlier failed TruncateTo or Reset (the
+// index is unusable until a Reset succeeds), or the write's (a full disk
+// matches fs.ErrNoSpace).
+func (x *OffsetIndex) Flush() error {
+	x.c.mu.Lock()
+	defer x.c.mu.Unlock()
+	return x.c.flushWriter()
+}
+
+// Sync flushes the pending entries (see Flush) and then the file to stable
+// storage (fdatasync). An index opened sealed and not changed since holds
+// no file and has nothing to flush.
 func (x *OffsetIndex) Sync() error {
 	x.c.mu.Lock()
 	defer x.c.mu.Unlock()
 	return x.c.sync()
 }
 
-// Close releases the mapping (after the last concurrent reader left it) and
-// the file. A writable index is not trimmed: reopened writable, its end is
-// found from its contents; call Seal first to trim. Lookups after Close
-// find no entry. Closing twice is a no-op.
+// Close flushes the pending entries (see Flush; they are lost if that
+// write fails, and its error is returned), then releases the mapping (after
+// the last concurrent reader left it) and the file. A writable index is not
+// trimmed: reopened writable, its end is found from its contents; call Seal
+// first to trim. Lookups after Close find no entry. Closing twice is a
+// no-op.
 func (x *OffsetIndex) Close() error {
 	x.c.mu.Lock()
 	defer x.c.mu.Unlock()

@@ -214,7 +214,14 @@ func TestOffsetReopenActive(t *testing.T) {
 	require.NoError(t, x.Append(50+38*3, 38*4096))
 
 	// The same file opened sealed without a trim: its zero tail is found.
+	// The new entry is still in x's memory (what a crash would lose)...
 	y := openOffset(t, path, 50, 800, false)
+	require.Equal(t, 37, y.Entries())
+	require.NoError(t, y.SanityCheck())
+	require.NoError(t, y.Close())
+	// ...and in the file once flushed.
+	require.NoError(t, x.Flush())
+	y = openOffset(t, path, 50, 800, false)
 	require.Equal(t, 38, y.Entries())
 	require.NoError(t, y.SanityCheck())
 	require.True(t, y.IsFull())
@@ -433,10 +440,24 @@ func TestNoSpace(t *testing.T) {
 	require.NoError(t, x.Append(1, 10))
 
 	efs.SetInjector(errorfs.FailAlways(errorfs.OpWrite, fs.ErrNoSpace))
-	require.ErrorIs(t, x.Append(2, 20), fs.ErrNoSpace)
-	require.ErrorIs(t, ti.MaybeAppend(5, 2), fs.ErrNoSpace)
-	require.Equal(t, 1, x.Entries(), "failed append not published")
+	// Appends only fill the in-memory tail: the failure shows at the write.
+	require.NoError(t, x.Append(2, 20))
+	require.NoError(t, ti.MaybeAppend(5, 2))
+	require.ErrorIs(t, x.Flush(), fs.ErrNoSpace)
+	require.ErrorIs(t, x.Sync(), fs.ErrNoSpace)
+	require.ErrorIs(t, ti.Sync(), fs.ErrNoSpace)
+	require.ErrorIs(t, x.Seal(), fs.ErrNoSpace)
+	require.Equal(t, 2, x.Entries(), "still published, still pending")
+	require.NoError(t, x.Append(3, 30), "still writable")
+	require.NoError(t, x.TruncateTo(3))
+	require.Equal(t, 2, x.Entries())
+	require.NoError(t, ti.TruncateTo(2))
 	require.Zero(t, ti.Entries())
+	efs.SetInjector(nil)
+	require.NoError(t, x.Flush(), "the write is retried")
+	efs.SetInjector(errorfs.FailAlways(errorfs.OpWrite, fs.ErrNoSpace))
+	require.ErrorIs(t, x.TruncateTo(2), fs.ErrNoSpace, "zeroing the dropped entry in the file")
+	require.ErrorIs(t, x.Append(2, 20), fs.ErrNoSpace, "unusable until a Reset succeeds")
 
 	efs.SetInjector(errorfs.FailAlways(errorfs.OpAllocate, fs.ErrNoSpace))
 	err = x.Reset()

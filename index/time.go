@@ -36,12 +36,8 @@ func OpenTimeIndex(fsys fs.FS, path string, baseOffset int64, maxBytes int, writ
 
 func (x *TimeIndex) refreshLast() {
 	x.lastTs, x.lastRel = -1, 0
-	g := x.c.gen.Load()
-	if g == nil {
-		return
-	}
-	if n := x.c.visible(g); n > 0 {
-		e := g.data[(n-1)*TimeEntrySize:]
+	if s, ok := x.c.writerSnap(); ok && s.n > 0 {
+		e := s.entry(s.n-1, TimeEntrySize)
 		x.lastTs, x.lastRel = int64(binary.BigEndian.Uint64(e)), binary.BigEndian.Uint32(e[8:])
 	}
 }
@@ -63,10 +59,12 @@ func (x *TimeIndex) IsFull() bool { return x.c.n.Load() >= x.c.capN.Load()-1 }
 // the batch that carried it. The entry (0, BaseOffset()) is not written
 // either: its bytes are all zero, which is how an unwritten slot looks, and
 // without it lookups merely start at the segment's beginning. The reserved
-// last slot may be used (see IsFull). Errors: ErrNotIncreasing (offset
-// below the last entry's, as Kafka), ErrOutOfRange, ErrIndexFull,
-// ErrReadOnly, ErrClosed, or the write's (a full disk matches
-// fs.ErrNoSpace). Zero allocations.
+// last slot may be used (see IsFull). The entry goes into the in-memory
+// tail, as with OffsetIndex.Append. Errors: ErrNotIncreasing (offset below
+// the last entry's, as Kafka), ErrOutOfRange, ErrIndexFull, ErrReadOnly,
+// ErrClosed, or the error of the write of a full tail (a full disk matches
+// fs.ErrNoSpace). No allocation and no system call, except once per 512
+// entries.
 func (x *TimeIndex) MaybeAppend(ts, offset int64) error {
 	c := &x.c
 	c.mu.Lock()
@@ -84,9 +82,10 @@ func (x *TimeIndex) MaybeAppend(ts, offset int64) error {
 	if ts <= x.lastTs || (ts == 0 && rel == 0) {
 		return nil
 	}
-	binary.BigEndian.PutUint64(c.buf[0:], uint64(ts))
-	binary.BigEndian.PutUint32(c.buf[8:], rel)
-	if err := c.appendEntry(); err != nil {
+	var e [TimeEntrySize]byte
+	binary.BigEndian.PutUint64(e[0:], uint64(ts))
+	binary.BigEndian.PutUint32(e[8:], rel)
+	if err := c.appendEntry(e[:]); err != nil {
 		return err
 	}
 	x.lastTs, x.lastRel = ts, rel
@@ -104,8 +103,29 @@ func (x *TimeIndex) Lookup(ts int64) (entryTs, offset int64) {
 	if g == nil {
 		return -1, c.base
 	}
-	d := g.data
-	lo, hi := 0, c.visible(g)
+	s := c.snap(g)
+	// The number of entries with timestamp <= ts: in the tail if its first
+	// entry qualifies, else in the mapped part.
+	var k int
+	if s.n > s.m && int64(binary.BigEndian.Uint64(s.tail)) <= ts {
+		k = s.m + upperTs(s.tail, s.n-s.m, ts)
+	} else {
+		k = upperTs(s.d, s.m, ts)
+	}
+	if k == 0 {
+		g.release()
+		return -1, c.base
+	}
+	e := s.entry(k-1, TimeEntrySize)
+	t, rel := int64(binary.BigEndian.Uint64(e)), binary.BigEndian.Uint32(e[8:])
+	g.release()
+	return t, c.base + int64(rel)
+}
+
+// upperTs returns the number of the first n time entries of d whose
+// timestamp is <= ts (the timestamps increase).
+func upperTs(d []byte, n int, ts int64) int {
+	lo, hi := 0, n
 	for lo < hi { // first entry with timestamp > ts
 		mid := int(uint(lo+hi) >> 1)
 		if int64(binary.BigEndian.Uint64(d[mid*TimeEntrySize:])) <= ts {
@@ -114,14 +134,7 @@ func (x *TimeIndex) Lookup(ts int64) (entryTs, offset int64) {
 			hi = mid
 		}
 	}
-	if lo == 0 {
-		g.release()
-		return -1, c.base
-	}
-	e := d[(lo-1)*TimeEntrySize:]
-	t, rel := int64(binary.BigEndian.Uint64(e)), binary.BigEndian.Uint32(e[8:])
-	g.release()
-	return t, c.base + int64(rel)
+	return lo
 }
 
 // LastEntry returns the last entry; ok is false (and the result is
@@ -133,11 +146,11 @@ func (x *TimeIndex) LastEntry() (ts, offset int64, ok bool) {
 		return -1, c.base, false
 	}
 	defer g.release()
-	n := c.visible(g)
-	if n == 0 {
+	s := c.snap(g)
+	if s.n == 0 {
 		return -1, c.base, false
 	}
-	e := g.data[(n-1)*TimeEntrySize:]
+	e := s.entry(s.n-1, TimeEntrySize)
 	return int64(binary.BigEndian.Uint64(e)), c.base + int64(binary.BigEndian.Uint32(e[8:])), true
 }
 
@@ -175,8 +188,7 @@ func (x *TimeIndex) Seal() error {
 func (x *TimeIndex) SanityCheck() error {
 	prevTs := int64(-1)
 	var prevRel uint32
-	return x.c.check(func(d []byte, i int) bool {
-		e := d[i*TimeEntrySize:]
+	return x.c.check(func(e []byte) bool {
 		ts, rel := int64(binary.BigEndian.Uint64(e)), binary.BigEndian.Uint32(e[8:])
 		if ts <= prevTs || rel < prevRel {
 			return false
@@ -186,14 +198,24 @@ func (x *TimeIndex) SanityCheck() error {
 	})
 }
 
-// Sync flushes the file to stable storage, as OffsetIndex.Sync.
+// Flush writes the entries still held in memory to the file with one
+// WriteAt, without syncing it, as OffsetIndex.Flush.
+func (x *TimeIndex) Flush() error {
+	x.c.mu.Lock()
+	defer x.c.mu.Unlock()
+	return x.c.flushWriter()
+}
+
+// Sync flushes the pending entries and the file to stable storage, as
+// OffsetIndex.Sync.
 func (x *TimeIndex) Sync() error {
 	x.c.mu.Lock()
 	defer x.c.mu.Unlock()
 	return x.c.sync()
 }
 
-// Close releases the mapping and the file, as OffsetIndex.Close.
+// Close flushes the pending entries and releases the mapping and the file,
+// as OffsetIndex.Close.
 func (x *TimeIndex) Close() error {
 	x.c.mu.Lock()
 	defer x.c.mu.Unlock()

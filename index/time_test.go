@@ -60,7 +60,8 @@ func TestTimeAppendLookup(t *testing.T) {
 	require.Equal(t, [2]int64{1700000001000, 1200}, [2]int64{ts, off})
 	require.NoError(t, x.SanityCheck())
 
-	// Kafka's example bytes (kafka-internals 3.3).
+	// Kafka's example bytes (kafka-internals 3.3), in the file once flushed.
+	require.NoError(t, x.Flush())
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	require.Equal(t, []byte{0, 0, 1, 0x8B, 0xCF, 0xE5, 0x68, 0, 0, 0, 0, 0x5D}, b[:12])
