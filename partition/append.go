@@ -17,6 +17,13 @@ type AppendResult struct {
 	LogAppendTime int64
 	// LogStartOffset is the log start offset after the append.
 	LogStartOffset int64
+	// Duplicate reports a retry of one of the idempotent producer's last
+	// five batches (same producer ID, epoch and sequence range), which the
+	// partition already has: nothing was appended, and BaseOffset,
+	// LastOffset and LogAppendTime are those of the original batch (Kafka
+	// answers a duplicate the same way, with no error). Its records may
+	// not be synced yet: wait for LastOffset as after any append.
+	Duplicate bool
 }
 
 // Append validates batch as a Kafka broker validates a producer's batch,
@@ -36,6 +43,15 @@ type AppendResult struct {
 // idempotent-producer and transaction checks (hooks.go), the LogAppendTime
 // stamp, and log.Append.
 //
+// A batch with a producer ID (an idempotent producer's) is checked against
+// the producer's state, in Kafka's order (kafka-internals §4.3): a retry
+// of one of its last five batches returns the original batch's result with
+// Duplicate set and no error, appending nothing; an epoch older than the
+// producer's is ErrProducerFenced; a sequence that does not follow the
+// producer's last one (or a newer epoch not starting at 0) is
+// ErrOutOfOrderSequence. See the package documentation, "Idempotent
+// producers".
+//
 // When Append returns, the records are in the log (they survive a crash of
 // the process: acks=1) but visible to Fetch only once synced, unless
 // UnsafeExposeUnsynced. Use WaitSynced(ctx, LastOffset) for acks=all.
@@ -47,6 +63,7 @@ type AppendResult struct {
 //
 // Errors: ErrRecordTooLarge; ErrInvalidRecord (wrapping the record
 // package's error, such as record.ErrCRC); ErrInvalidTimestamp;
+// ErrProducerFenced; ErrOutOfOrderSequence;
 // ErrClosed; log.ErrFailed after a failed fsync (if the log's flush policy
 // synced inside this append and failed, the offsets are returned with the
 // error); write errors such as fs.ErrNoSpace, which leave the log usable.
@@ -71,6 +88,7 @@ func (p *Partition) Append(batch []byte) (AppendResult, error) {
 	if err != nil || dup {
 		p.appendMu.Unlock()
 		if dup {
+			orig.LogStartOffset = p.log.StartOffset()
 			return orig, nil
 		}
 		return failed, err
@@ -86,11 +104,26 @@ func (p *Partition) Append(batch []byte) (AppendResult, error) {
 		// (as far as the clock does).
 		res.LogAppendTime = p.now().UnixMilli()
 		record.SetLogAppendTime(batch, res.LogAppendTime)
+		h.MaxTimestamp = res.LogAppendTime // as stored, for the producer state
 	}
 	record.PutLeaderEpoch(batch, 0) // one machine, one leader, epoch 0 forever
 	base, last, err := p.log.Append(batch)
 	if base >= 0 {
 		// Appended, even if a sync the flush policy ran failed after.
+		if n := p.log.Segments(); n != p.segments {
+			// The log rolled (or retention ran since the last append):
+			// snapshot the producer state as Kafka does at every roll, at
+			// base, the new segment's base offset, with the state before
+			// this batch. After a roll everything below base is synced;
+			// after retention alone maybe not, and a snapshot past what a
+			// power loss leaves of the log is deleted by the next Open.
+			// A snapshot is a cache: an error costs a longer replay at
+			// the next Open, not this append.
+			p.segments = n
+			if err := p.snapshotLocked(base); err != nil {
+				p.logWarn("partition: producer snapshot not written", "err", err)
+			}
+		}
 		p.producers.appended(h, base, last)
 		p.txns.appended(h, base, last)
 	}

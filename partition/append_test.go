@@ -103,7 +103,8 @@ func TestAppendValidation(t *testing.T) {
 	require.Zero(t, p.LogEndOffset(), "a rejected batch was appended")
 
 	// The accepted shapes: a producer's batch, with any base offset
-	// (overwritten), and an idempotent one (no sequence checks yet).
+	// (overwritten), and an idempotent one (a new producer ID: any
+	// sequence).
 	b := good(t)
 	binary.BigEndian.PutUint64(b[0:], 12345)
 	res, err := p.Append(b)

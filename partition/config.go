@@ -11,6 +11,10 @@ import (
 // log overhead, Kafka's default (LogConfig.java).
 const DefaultMaxMessageBytes = 1<<20 + 12
 
+// DefaultProducerIDExpiration is producer.id.expiration.ms: 1 day, Kafka's
+// default (TransactionLogConfig.java).
+const DefaultProducerIDExpiration = 24 * time.Hour
+
 // Config configures a Partition. The zero value of each field means its
 // default; Open copies the Config, so changing it afterwards has no effect.
 // A nil *Config means all defaults.
@@ -61,6 +65,23 @@ type Config struct {
 	// default mode the high watermark moves only when someone calls Flush,
 	// Sync or WaitSynced, or the log's flush policy syncs.
 	OnDirty func(*Partition)
+
+	// ProducerIDExpiration is producer.id.expiration.ms: the idempotence
+	// state of a producer ID that has appended nothing for this long is
+	// dropped, and its next batch is accepted with any sequence, as a new
+	// producer's. Expiry is checked only when a producer snapshot is
+	// written (at a segment roll, at Close, at an Open that replayed the
+	// log) and at Open; each check reads Now and counts a producer that
+	// appended since the previous check as seen then (an append reads no
+	// clock). So a producer expires at least ProducerIDExpiration after
+	// its last append, measured by the broker's clock, never earlier
+	// (Kafka measures by the batches' max timestamps, the producer's clock
+	// under CreateTime, and so drops at the next check the state of a
+	// producer writing old timestamps). The age is kept in the snapshots
+	// and carries over restarts; a batch replayed from the log at Open
+	// counts as appended at Open. Default DefaultProducerIDExpiration
+	// (1 day); negative is an error.
+	ProducerIDExpiration time.Duration
 }
 
 // Validate reports the first invalid field of c as an error matching
@@ -73,6 +94,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxMessageBytes < 0 {
 		return fmt.Errorf("%w: MaxMessageBytes (max.message.bytes) must not be negative, got %d", ErrInvalidConfig, c.MaxMessageBytes)
+	}
+	if c.ProducerIDExpiration < 0 {
+		return fmt.Errorf("%w: ProducerIDExpiration (producer.id.expiration.ms) must not be negative, got %v", ErrInvalidConfig, c.ProducerIDExpiration)
 	}
 	if err := c.Log.Validate(); err != nil {
 		return fmt.Errorf("%w: Log: %w", ErrInvalidConfig, err)
@@ -92,6 +116,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.ProducerIDExpiration == 0 {
+		cfg.ProducerIDExpiration = DefaultProducerIDExpiration
 	}
 	if cfg.Log.Now == nil {
 		cfg.Log.Now = cfg.Now

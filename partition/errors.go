@@ -50,6 +50,23 @@ var (
 	// and wakes fetchers waiting in Fetch. It also matches log.ErrClosed.
 	ErrClosed error = &kindError{msg: "partition: closed", parent: log.ErrClosed}
 
+	// ErrOutOfOrderSequence is returned by Append for an idempotent batch
+	// whose base sequence does not follow the producer's last batch: a gap,
+	// a retry older than the last five batches, or a new epoch that does
+	// not start at sequence 0 (Kafka's OUT_OF_ORDER_SEQUENCE_NUMBER, 45).
+	// The batch is not appended. A producer that sees it for a batch whose
+	// predecessors are all acknowledged has lost records: Kafka's Java
+	// producer then bumps its epoch and restarts its sequences at 0.
+	ErrOutOfOrderSequence = errors.New("partition: out of order sequence number")
+
+	// ErrProducerFenced is returned by Append for an idempotent batch whose
+	// producer epoch is older than the one the partition has seen for its
+	// producer ID: a newer instance of the producer exists. On produce,
+	// Kafka 2.7 and later call this INVALID_PRODUCER_EPOCH (47, KIP-588);
+	// PRODUCER_FENCED (90) is the transaction coordinator's answer to an
+	// old epoch. The batch is not appended.
+	ErrProducerFenced = errors.New("partition: producer fenced")
+
 	// ErrInvalidConfig is matched by every error of Config.Validate and of
 	// Open for a bad configuration; the message names the field. An error
 	// in Config.Log also matches log.ErrInvalidConfig.

@@ -9,35 +9,26 @@ import (
 // This file holds the two places where the broker-side state of Kafka's
 // exactly-once machinery plugs into a partition. Both run inside Append
 // under the append mutex, so the check, the log append and the update are
-// one step for every other appender; both have no-op implementations until
-// their issue lands.
+// one step for every other appender. The producer state is implemented by
+// *producerStates (producerstate.go, snapshot.go); the transaction state
+// has a no-op implementation until its issue lands.
 
 // producerState is the idempotent-producer state of a partition (issue 4):
 // per producer ID its epoch and the sequence numbers and offsets of its
 // last five batches (kafka-internals §4.2-4.5), kept in .snapshot files.
+// Implemented by *producerStates.
 type producerState interface {
 	// check is called for every validated batch under the append mutex,
-	// before log.Append. For a batch with a producer ID it will check the
-	// epoch (ErrProducerFenced for an older one) and the sequence
-	// (a duplicate of one of the last five batches returns that batch's
-	// original result with dup set, and Append returns it without
-	// appending; a gap is ErrOutOfOrderSequence).
+	// before log.Append. For a batch with a producer ID it checks, in
+	// this order, for a duplicate of one of the last five batches (it
+	// returns that batch's original result with dup set, and Append
+	// returns it without appending), the epoch (ErrProducerFenced for an
+	// older one) and the sequence (ErrOutOfOrderSequence for a gap).
 	check(h record.BatchHeader) (orig AppendResult, dup bool, err error)
 	// appended is called under the append mutex after log.Append assigned
 	// base..last to the batch, to record its sequence range and offsets.
 	appended(h record.BatchHeader, base, last int64)
 }
-
-// noProducerState accepts every batch: without issue 4 an idempotent
-// producer's retries may be appended twice (at-least-once), as with a
-// non-idempotent producer.
-type noProducerState struct{}
-
-func (noProducerState) check(record.BatchHeader) (AppendResult, bool, error) {
-	return AppendResult{}, false, nil
-}
-
-func (noProducerState) appended(record.BatchHeader, int64, int64) {}
 
 // txnState is the transaction state of a partition (the transactions
 // issue): the first offset of each open transaction by producer ID, which

@@ -2,10 +2,12 @@ package partition
 
 import (
 	"errors"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/samsalog/samsa/internal/fs"
 	"github.com/samsalog/samsa/log"
 )
 
@@ -23,15 +25,16 @@ const (
 
 // Partition is one partition of a topic: its log plus what a Kafka broker
 // keeps per partition: the high watermark and the log end offset, the
-// fetchers waiting for new data, and (later) the idempotent-producer and
-// transaction state.
+// fetchers waiting for new data, the idempotent-producer state, and (later)
+// the transaction state.
 //
 // A Partition is safe for concurrent use. Appends are serialized by one
 // mutex; fetches take no lock shared with appends except, briefly, to
 // register as a waiter. It starts no goroutines: the owner syncs it (Flush,
 // after OnDirty) and applies retention (ApplyRetention) from its own
 // background work, shared by all its partitions. An idle partition holds
-// no buffers: a few hundred bytes beside its log.
+// no buffers: a few hundred bytes beside its log, plus about 200 bytes per
+// producer ID with idempotence state.
 type Partition struct {
 	topic string
 	id    int32
@@ -43,12 +46,22 @@ type Partition struct {
 	exposeUnsynced  bool
 	now             func() time.Time
 	onDirty         func(*Partition)
+	fsys            fs.FS        // the log's, for the producer snapshots
+	logger          *slog.Logger // the log's; nil is silent
 
 	// appendMu serializes Append (validation that depends on state,
 	// producer and transaction checks, stamping, log.Append) and Close.
 	appendMu  sync.Mutex
-	producers producerState
+	producers *producerStates // idempotence (producerstate.go, snapshot.go)
 	txns      txnState
+	// segments is the log's segment count after the last append: when an
+	// append changes it (a roll, or retention since), Append snapshots the
+	// producer state as Kafka does on every roll. Guarded by appendMu.
+	segments int
+	// snapshotAt is the offset of the newest producer snapshot written or
+	// loaded, -1 if none: Close writes none when it is already the log end
+	// offset. Guarded by appendMu.
+	snapshotAt int64
 
 	hw     atomic.Int64 // high watermark, published for lock-free readers; never decreases
 	dirty  atomic.Bool  // appended data not yet covered by a Flush; OnDirty was called
@@ -70,7 +83,14 @@ type Partition struct {
 // The high watermark starts at the log end offset: Open syncs whatever
 // recovery kept, so all of it is visible.
 //
-// Errors: ErrInvalidConfig, and the log's (log.ErrCorrupt, I/O errors).
+// Open then rebuilds the idempotent-producer state: from the newest valid
+// .snapshot file at or below the log end offset, plus the headers of the
+// batches appended after it (see the package documentation, "Idempotent
+// producers"). After a clean Close that reads no batch; after a crash,
+// about what was appended since the last segment roll.
+//
+// Errors: ErrInvalidConfig, and the log's (log.ErrCorrupt, I/O errors),
+// also from reading the producer snapshots and replaying the log.
 func Open(dir, topic string, id int32, cfg *Config) (*Partition, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -89,9 +109,17 @@ func Open(dir, topic string, id int32, cfg *Config) (*Partition, error) {
 		exposeUnsynced:  c.UnsafeExposeUnsynced,
 		now:             c.Now,
 		onDirty:         c.OnDirty,
-		producers:       noProducerState{},
+		fsys:            fs.Or(c.Log.FS),
+		logger:          c.Log.Logger,
+		producers:       newProducerStates(c.ProducerIDExpiration, c.LogAppendTime),
 		txns:            noTxnState{},
+		snapshotAt:      -1,
 	}
+	if err := p.loadProducers(); err != nil {
+		_ = l.Close()
+		return nil, err
+	}
+	p.segments = l.Segments()
 	p.hw.Store(p.visibleEnd())
 	return p, nil
 }
@@ -162,6 +190,9 @@ type Stats struct {
 	LogStartOffset, HighWatermark, LastStableOffset, LogEndOffset int64
 	// Dirty reports appended data that no Flush has covered yet.
 	Dirty bool
+	// Producers is the number of producer IDs whose idempotence state the
+	// partition keeps.
+	Producers int
 	// Log holds the log's state and counters (segments, bytes on disk,
 	// syncs, recovery).
 	Log log.Stats
@@ -177,25 +208,40 @@ func (p *Partition) Stats() Stats {
 		LastStableOffset: p.txns.lastStable(hw),
 		LogEndOffset:     p.log.EndOffset(),
 		Dirty:            p.dirty.Load(),
+		Producers:        int(p.producers.count.Load()),
 		Log:              p.log.Stats(),
 	}
 }
 
 // Close closes the partition: the log is synced, sealed and closed (see
 // log.Log.Close), so that everything appended becomes durable and the next
-// Open scans nothing; fetchers waiting in Fetch return ErrClosed at once,
-// and every later call returns ErrClosed. Views already returned by Fetch
-// stay valid until released. Closing a closed partition returns nil.
+// Open scans nothing, and the idempotent-producer state is written to a
+// snapshot at the log end offset (unless one is there already), so that
+// the next Open reads no batch to rebuild it; fetchers waiting in Fetch
+// return ErrClosed at once, and every later call returns ErrClosed. Views
+// already returned by Fetch stay valid until released. Closing a closed
+// partition returns nil.
 // Errors: log.ErrFailed after a failed fsync (nothing is recorded as a
-// clean shutdown), I/O errors.
-func (p *Partition) Close() error {
+// clean shutdown, and no snapshot is written), I/O errors; an error
+// writing the snapshot (the log is closed cleanly all the same, and the
+// next Open rebuilds the state from an older snapshot and the log).
+func (p *Partition) Close() error { return p.close(true) }
+
+// close is Close, with the producer snapshot only if snapshot is set.
+func (p *Partition) close(snapshot bool) error {
 	p.appendMu.Lock()
 	if p.closed.Load() {
 		p.appendMu.Unlock()
 		return nil
 	}
 	p.closed.Store(true)
+	end := p.log.EndOffset()
 	err := p.log.Close()
+	if err == nil && snapshot && end != p.snapshotAt {
+		// After log.Close: the records the snapshot describes are synced,
+		// so it can never be ahead of the log after a power loss.
+		err = p.snapshotLocked(end)
+	}
 	p.appendMu.Unlock()
 	p.refreshHighWatermark()
 	p.broadcast() // wakes fetchers, which see closed
@@ -209,7 +255,7 @@ func (p *Partition) Close() error {
 // log.Log.Delete: renamed to "<dir>.deleted" first, so a crash leaves an
 // owner a name to recognise). Views still held stay valid.
 func (p *Partition) Delete() error {
-	if err := p.Close(); err != nil && !errors.Is(err, log.ErrFailed) {
+	if err := p.close(false); err != nil && !errors.Is(err, log.ErrFailed) {
 		return err
 	}
 	return p.log.Delete()
