@@ -16,7 +16,7 @@
 //	 +---------------+---------------+   position  = byte position of that batch in the .log
 //	 | relOffset u32 | position  u32 |
 //	 +---------------+---------------+
-//	 | 00 00 00 00   | 00 00 00 00   |   unwritten slot (preallocated file): the end
+//	 | 00 00 00 00   | 00 00 00 00   |   unwritten slot (sparse capacity): the end
 //	 +---------------+---------------+
 //
 //	 example: base 1000, batch at position 8264 whose last offset is 1093:
@@ -50,25 +50,36 @@
 //
 // # Lifecycle of a file
 //
-// Active (writable): the file is preallocated to maxBytes (Kafka's
-// segment.index.bytes, rounded down to whole entries): fallocate reserves
-// the blocks (a full disk is an error matching fs.ErrNoSpace at open or at
-// Reset, never a SIGBUS), then the size is set to maxBytes so the whole
-// mapping is backed by the file. The file is mapped read-only; entries are
-// written through the file with WriteAt, never through the mapping, and
-// not one by one: see the write path below.
+// Active (writable): the file is sized to maxBytes (Kafka's
+// segment.index.bytes, rounded down to whole entries) with Truncate alone,
+// so the capacity is sparse: no block is reserved, and 10,000 active
+// segments do not reserve 200 GB. Entries are written through the file
+// with WriteAt, never through a mapping, and not one by one (see the write
+// path below); a full disk is therefore an error of that write, matching
+// fs.ErrNoSpace, never a SIGBUS, and the mapping lies inside the file.
+//
+// An active index holds no file descriptor: the rare operations that need
+// the file (the write of a full tail, Flush, Sync, TruncateTo, Reset, Seal)
+// open it and close it again. It holds no mapping either while all its
+// entries fit the in-memory tail (fewer than 512: most idle partitions):
+// the file is mapped read-only, with MADV_RANDOM, by the first write of a
+// full tail, or at open when it already holds more entries than a tail.
 //
 // The end of an index is found from its contents, never from its size: it
-// is the first all-zero slot, found by binary search (entries are written
-// in order and dropped entries are zeroed, so every slot past the end is
-// zero). Opening is O(log n). The time entry (0, base) would be all zero,
-// so it is never written (lookups then start at the segment's beginning,
-// which is correct, merely slower).
+// is the first all-zero slot (entries are written in order and dropped
+// entries are zeroed, so every slot past the end is zero). Finding it is
+// cheap: the search is bounded by where the file's data ends (SEEK_HOLE:
+// the unwritten capacity is a hole, which reads as zeros), so an index
+// without entries costs two lseeks and no read, one with up to 512 entries
+// a single read (they become the tail), and a larger one a binary search of
+// single-entry reads without readahead. The time entry (0, base) would be
+// all zero, so it is never written (lookups then start at the segment's
+// beginning, which is correct, merely slower).
 //
 // Sealed: Seal trims the file to its entries. A sealed file's size is
 // exact, so opening it reads only its last slot (if that is zero, the file
 // was not trimmed and the end is found from the contents). A sealed index
-// keeps a mapping but no file descriptor.
+// keeps a mapping (MADV_RANDOM) but no file descriptor.
 //
 // Indexes are caches of the .log. SanityCheck verifies a whole index (size
 // a whole number of entries, entries increasing) and returns
@@ -81,15 +92,16 @@
 //
 // An append makes no system call: the entry goes into an in-memory tail of
 // up to 512 entries (4 KiB of offset entries, 6 KiB of time entries) and is
-// visible to readers at once. When the tail is full, the next append writes
-// all of it to the file with one WriteAt (a full disk shows there, as an
-// error matching fs.ErrNoSpace, and that append is refused) and starts a
-// new tail (one allocation per 512 entries). Flush, Sync, Seal and Close
-// write the pending entries too (Sync then fsyncs); TruncateTo drops
-// pending entries without writing them and zeroes only the dropped slots
-// that reached the file; Reset drops them with the rest. So in steady state
-// a segment append costs the one write of its batch to the .log, and
-// indexes cost one write per 512 entries.
+// visible to readers at once. A tail starts with 8 slots and doubles as it
+// fills, so an idle index holds a few bytes. When a tail of 512 is full, the
+// next append writes all of it to the file with one WriteAt (open, pwrite,
+// close; a full disk shows there, as an error matching fs.ErrNoSpace, and
+// that append is refused) and starts a new tail (one allocation per 512
+// entries). Flush, Sync, Seal and Close write the pending entries too (Sync
+// then fsyncs); TruncateTo drops pending entries without writing them and
+// zeroes only the dropped slots that reached the file; Reset drops them with
+// the rest. So in steady state a segment append costs the one write of its
+// batch to the .log, and indexes cost one write per 512 entries.
 //
 // Crashes: the entries of a clean stop (Close, or Seal) are all in the
 // file. After a process crash the file holds a prefix of the entries: all
@@ -98,10 +110,12 @@
 // independently). Nothing else changes: the end is found from the
 // contents as always, and a prefix passes SanityCheck. The index is a cache
 // of the .log: the segment's Open notices the missing entries (its walk
-// from the last entry finds more than an interval of batches) and rebuilds
-// both indexes with a scan of the .log; after an unclean stop the log
-// recovers, and so rescans, the active segment anyway. As before, nothing
-// but Sync makes an index durable against a machine crash.
+// from the last entry finds more than an interval of batches) and adds them
+// from that walk (see Written: the segment writes the time index's tail
+// whenever the offset index writes its own, so the time index is never the
+// one behind); after an unclean stop the log recovers, and so rescans, the
+// active segment anyway. As before, nothing but Sync makes an index durable
+// against a machine crash.
 //
 // # Concurrency
 //

@@ -21,7 +21,7 @@ import (
 // or truncates the file. Readers hold a generation only for one binary
 // search (they never block while holding it), so the wait is short.
 type generation struct {
-	data []byte       // the mapping; nil for an empty file
+	data []byte       // the mapping; nil for an empty file, or while no entry needs it
 	refs atomic.Int64 // readers inside the mapping right now
 }
 
@@ -43,17 +43,24 @@ func (g *generation) release() { g.refs.Add(-1) }
 // it writes them to the file, all at once with one WriteAt.
 const tailEntries = 512
 
+// minTailEntries is the capacity of a tail when it first needs one: a
+// tail starts small and doubles up to tailEntries, so that an idle index
+// (most of a broker's) holds a few bytes, not 4 or 6 KiB.
+const minTailEntries = 8
+
 // pending is the in-memory tail of the index as readers see it: entries
 // [0, flushed) are read from the mapping, entries [flushed, flushed +
 // len(buf)/es) from buf (slot i at (i-flushed)*es), in both cases only
-// below the published count. A pending is never changed once published,
-// except that the writer fills buf's slots at and above the published
-// count before it publishes them; whenever anything else must change (buf
-// is full and was written to the file, entries are dropped, the index is
-// reset or sealed) the writer publishes a new pending, so a reader holding
-// an old one reads entries that were right when they were published and
-// never a slot being written. A sealed index has no buf: everything is in
-// the mapping.
+// below the published count. Some of buf's entries may also be in the file
+// already (those below core.written): an index reopened with few entries
+// reads them into its tail instead of mapping the file. A pending is never
+// changed once published, except that the writer fills buf's slots at and
+// above the published count before it publishes them; whenever anything
+// else must change (buf is full and was written to the file, buf grows,
+// entries are dropped, the index is reset or sealed) the writer publishes a
+// new pending, so a reader holding an old one reads entries that were right
+// when they were published and never a slot being written. A sealed index
+// has no buf: everything is in the mapping.
 type pending struct {
 	flushed int
 	buf     []byte
@@ -75,8 +82,16 @@ func (s *snapshot) entry(i, es int) []byte {
 }
 
 // core is the machinery shared by the offset and time indexes: a file of
-// fixed-width entries, preallocated while writable, mapped read-only,
-// appended with WriteAt. OffsetIndex and TimeIndex add the key rules.
+// fixed-width entries, sized (sparse) to its capacity while writable,
+// mapped read-only once entries outgrow the in-memory tail, appended with
+// WriteAt. OffsetIndex and TimeIndex add the key rules.
+//
+// The index holds no file descriptor: every write-side operation that
+// needs the file (the write of a full tail, Flush, Sync, TruncateTo,
+// Reset, Seal, a first mapping) opens it, and closes it when done. Those
+// are rare (one per 512 entries while appending), and a broker with
+// thousands of idle partitions then keeps one descriptor per partition
+// (its active .log), not three.
 type core struct {
 	fsys     fs.FS
 	path     string
@@ -91,12 +106,13 @@ type core struct {
 	capN atomic.Int64               // slots appends may use (== n once sealed)
 
 	mu       sync.Mutex // serializes the writer-side methods
-	f        fs.File    // nil for a sealed index opened read-only and not modified since
 	writable bool
 	closed   bool
+	dirty    bool  // written since the last Sync: Sync has something to do
 	badSize  bool  // the file's size was not a whole number of entries
 	broken   error // a structural change failed half way: appends refuse
 	written  int   // entries [0, written) are in the file; the rest only in the tail
+	fileLen  int   // size of a writable index's file: what a mapping of it covers
 }
 
 // acquire pins the current generation; nil after Close. Zero-alloc and
@@ -125,10 +141,11 @@ func (c *core) acquire() *generation {
 // the entries below the count that lie in the loaded tail are there; a
 // count beyond the loaded tail's capacity (the writer moved on to a newer
 // tail meanwhile) is clamped to it; the entries below the loaded tail's
-// flushed count were written to the file before that tail was published.
-// A writer that drops entries publishes the smaller count and a new tail
-// before it swaps the generation, and waits for g's readers before it
-// reuses anything they could see.
+// flushed count were written to the file, and mapped by the current
+// generation, before that tail was published. A writer that drops entries
+// publishes the smaller count and a new tail before it swaps the
+// generation, and waits for g's readers before it reuses anything they
+// could see.
 func (c *core) snap(g *generation) snapshot {
 	t := c.tail.Load()
 	n := int(c.n.Load())
@@ -142,11 +159,10 @@ func (c *core) snap(g *generation) snapshot {
 }
 
 // newTail returns a tail whose first slot is entry flushed, with room for
-// up to tailEntries entries (fewer when the index has fewer slots left).
-// Allocated once per tailEntries appends: readers may still hold the
-// previous one, so it is never reused.
-func (c *core) newTail(flushed int) *pending {
-	slots := min(tailEntries, max(int(c.capN.Load())-flushed, 0))
+// up to slots entries (fewer when the index has fewer slots left).
+// Readers may still hold the previous one, so it is never reused.
+func (c *core) newTail(flushed, slots int) *pending {
+	slots = min(slots, max(int(c.capN.Load())-flushed, 0))
 	return &pending{flushed: flushed, buf: make([]byte, slots*c.es)}
 }
 
@@ -180,112 +196,167 @@ func (c *core) init(fsys fs.FS, path string, base int64, maxBytes, es, relOff in
 	return c.openSealed()
 }
 
+// withFile opens the index file with flag, runs fn and closes the file.
+// The index holds no descriptor between operations (see core).
+func (c *core) withFile(flag int, fn func(f fs.File) error) error {
+	f, err := c.fsys.OpenFile(c.path, flag, 0o644)
+	if err != nil {
+		return fmt.Errorf("index: open: %w", err)
+	}
+	err = fn(f)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = c.errorf("close: %w", cerr)
+	}
+	return err
+}
+
 // openSealed maps the file as it is and closes the descriptor: a sealed
 // index holds a mapping, not a file descriptor.
 func (c *core) openSealed() error {
-	f, err := c.fsys.OpenFile(c.path, os.O_RDONLY, 0)
-	if err != nil {
-		return fmt.Errorf("index: open: %w", err)
-	}
-	defer f.Close() // the mapping outlives the descriptor
-	size, err := fileSize(f)
-	if err != nil {
-		return err
-	}
-	if size > math.MaxInt32*int64(c.es) {
-		return fmt.Errorf("%w: %s: size %d too large", ErrCorruptIndex, c.path, size)
-	}
-	c.badSize = size%int64(c.es) != 0
-	data, err := mmap.Map(f.Fd(), int(size))
-	if err != nil {
-		return fmt.Errorf("index: %s: %w", c.path, err)
-	}
-	slots := len(data) / c.es
-	n := slots
-	// A sealed file is trimmed to its entries, so its size gives the end
-	// at once; a zero last slot means it was not (a crash before the trim,
-	// or an active index opened as sealed): find the end from the contents.
-	if n > 0 && c.zeroSlot(data, n-1) {
-		n = c.firstZero(data, slots)
-	}
-	c.tail.Store(&pending{flushed: n})
-	c.gen.Store(&generation{data: data})
-	c.n.Store(int64(n))
-	c.capN.Store(int64(n))
-	c.written = n
-	return nil
-}
-
-// openWritable opens or creates the file and preallocates it to maxBytes.
-func (c *core) openWritable() error {
-	f, err := c.fsys.OpenFile(c.path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return fmt.Errorf("index: open: %w", err)
-	}
-	c.f = f
-	if err := c.preallocate(); err != nil {
-		c.f = nil
-		_ = f.Close()
-		return err
-	}
-	c.writable = true
-	return nil
-}
-
-// preallocate makes the open file c.f the preallocated, mapped, writable
-// index, keeping the entries it holds. The file is not mapped on entry.
-//
-// Why Allocate and then Truncate: Allocate (fallocate with KEEP_SIZE)
-// reserves the blocks without changing the size, so every later WriteAt
-// into the index lands on reserved space and a full disk shows up here, as
-// a typed fs.ErrNoSpace, never later. Truncate then sets the size to the
-// capacity, so the whole mapping lies inside the file (reading a mapped
-// page past the end of the file is a SIGBUS). The extended range reads as
-// zeros, which is what "no entry" looks like, so no zeros are written.
-func (c *core) preallocate() error {
-	f := c.f
-	size, err := fileSize(f)
-	if err != nil {
-		return err
-	}
-	c.badSize = size%int64(c.es) != 0
-	length := c.maxBytes
-	if size > int64(c.maxBytes) {
-		// Bigger than the configured capacity (the setting shrank): keep
-		// the entries it holds, drop the empty slots past maxBytes.
+	return c.withFile(os.O_RDONLY, func(f fs.File) error {
+		size, err := fileSize(f)
+		if err != nil {
+			return err
+		}
 		if size > math.MaxInt32*int64(c.es) {
 			return fmt.Errorf("%w: %s: size %d too large", ErrCorruptIndex, c.path, size)
 		}
-		data, err := mmap.Map(f.Fd(), int(size)/c.es*c.es)
+		c.badSize = size%int64(c.es) != 0
+		data, err := mmap.Map(f.Fd(), int(size))
 		if err != nil {
-			return c.errorf("%w", err)
+			return fmt.Errorf("index: %s: %w", c.path, err)
 		}
-		n := c.firstZero(data, len(data)/c.es)
-		if err := mmap.Unmap(data); err != nil {
-			return c.errorf("%w", err)
+		mmap.Random(data)
+		slots := len(data) / c.es
+		n := slots
+		// A sealed file is trimmed to its entries, so its size gives the
+		// end at once and only the last slot is read; a zero last slot
+		// means it was not trimmed (a crash before the trim, or an active
+		// index opened as sealed): find the end from the contents.
+		if n > 0 && c.zeroSlot(data, n-1) {
+			n = c.firstZero(data, slots)
 		}
-		length = max(length, n*c.es)
+		c.tail.Store(&pending{flushed: n})
+		c.gen.Store(&generation{data: data})
+		c.n.Store(int64(n))
+		c.capN.Store(int64(n))
+		c.written = n
+		return nil
+	})
+}
+
+// openWritable opens or creates the file, finds its end and sizes it to
+// maxBytes. Either the entries found are few enough for the tail and are
+// read into it (the file is not mapped: an idle active index holds neither
+// a descriptor nor a mapping), or the file is mapped.
+//
+// The file is sized with Truncate alone: the capacity stays sparse, and no
+// block is reserved ahead. Entries reach the file by WriteAt, never through
+// the mapping, so a full disk is an error of that write (matching
+// fs.ErrNoSpace), never a SIGBUS; and the mapping lies inside the file, so
+// no reader faults past its end. Reserving the whole capacity (fallocate)
+// would cost 10 MiB of disk per index and, worse, make every probe of the
+// search for the end zero-fill pages of unwritten extents.
+func (c *core) openWritable() error {
+	return c.withFile(os.O_RDWR|os.O_CREATE, func(f fs.File) error {
+		size, err := fileSize(f)
+		if err != nil {
+			return err
+		}
+		c.badSize = size%int64(c.es) != 0
+		length := c.maxBytes
+		n, small := 0, []byte(nil)
+		if size > 0 {
+			if size > math.MaxInt32*int64(c.es) {
+				return fmt.Errorf("%w: %s: size %d too large", ErrCorruptIndex, c.path, size)
+			}
+			if n, small, err = c.findEnd(f, size); err != nil {
+				return err
+			}
+			// Bigger than the configured capacity (the setting shrank):
+			// keep the entries it holds, drop the empty slots past it.
+			length = max(length, n*c.es)
+		}
+		if size != int64(length) {
+			// Not mapped yet, so shrinking cannot cut under a reader.
+			if err := f.Truncate(int64(length)); err != nil {
+				return c.errorf("resize to %d bytes: %w", length, err)
+			}
+		}
+		c.fileLen = length
+		c.capN.Store(int64(length / c.es))
+		c.written = n
+		c.n.Store(int64(n))
+		switch {
+		case n == 0:
+			c.tail.Store(&pending{})
+			c.gen.Store(&generation{})
+		case small != nil:
+			t := c.newTail(0, tailCap(n))
+			copy(t.buf, small[:n*c.es])
+			c.tail.Store(t)
+			c.gen.Store(&generation{})
+		default:
+			data, err := mmap.Map(f.Fd(), length)
+			if err != nil {
+				return c.errorf("%w", err)
+			}
+			mmap.Random(data)
+			c.tail.Store(&pending{flushed: n})
+			c.gen.Store(&generation{data: data})
+		}
+		c.writable = true
+		return nil
+	})
+}
+
+// tailCap is the capacity of a tail that must hold n entries: a power of
+// two from minTailEntries up to tailEntries.
+func tailCap(n int) int {
+	k := minTailEntries
+	for k < n && k < tailEntries {
+		k <<= 1
 	}
-	if err := f.Allocate(0, int64(length)); err != nil {
-		return c.errorf("preallocate %d bytes: %w", length, err)
+	return k
+}
+
+// findEnd finds the number of entries of the writable file f of size bytes
+// from its contents: the first all-zero slot. Cheap whatever the capacity:
+// the search is bounded by where the file's data ends (the rest of a
+// preallocated index is a hole; see dataEnd), so an index without entries
+// costs two lseeks and no read, one with up to 512 entries one read (whose
+// bytes are returned in small, to become the tail), and a larger one a
+// binary search of single-entry reads without readahead.
+func (c *core) findEnd(f fs.File, size int64) (n int, small []byte, err error) {
+	hi := int(size / int64(c.es))
+	if end, ok := dataEnd(f, size); ok {
+		hi = min(hi, int((end+int64(c.es)-1)/int64(c.es)))
 	}
-	if size != int64(length) {
-		// Not mapped here, so shrinking cannot cut under a reader.
-		if err := f.Truncate(int64(length)); err != nil {
-			return c.errorf("resize to %d bytes: %w", length, err)
+	if hi == 0 {
+		return 0, nil, nil
+	}
+	if hi <= tailEntries {
+		small = make([]byte, hi*c.es)
+		if _, err := f.ReadAt(small, 0); err != nil {
+			return 0, nil, c.errorf("read: %w", err)
+		}
+		return c.firstZero(small, hi), small, nil
+	}
+	adviseRandom(f)
+	e := make([]byte, c.es)
+	lo := 0
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if _, err := f.ReadAt(e, int64(mid*c.es)); err != nil {
+			return 0, nil, c.errorf("read: %w", err)
+		}
+		if c.zeroSlot(e, 0) {
+			hi = mid
+		} else {
+			lo = mid + 1
 		}
 	}
-	data, err := mmap.Map(f.Fd(), length)
-	if err != nil {
-		return c.errorf("%w", err)
-	}
-	n := c.firstZero(data, length/c.es)
-	c.n.Store(int64(n))
-	c.capN.Store(int64(length / c.es))
-	c.written = n
-	c.tail.Store(c.newTail(n))
-	c.gen.Store(&generation{data: data})
-	return nil
+	return lo, nil, nil
 }
 
 func fileSize(f fs.File) (int64, error) {
@@ -362,26 +433,57 @@ func (c *core) relOf(offset int64) (uint32, error) {
 // appendEntry copies the entry e (es bytes) into the next tail slot and
 // publishes it: the count is stored only after the bytes are in the tail,
 // so a reader that sees the count sees the entry. No system call, except
-// when the tail is full: its entries are then written to the file with one
-// WriteAt and a new tail is published before the entry goes into it. If
-// that write fails, the entry is not published and nothing changes (the
-// next append or flush writes the same entries again).
+// when the tail is full at its largest: its entries are then written to the
+// file with one WriteAt (the first such write also maps the file, for the
+// readers of those entries) and a new tail is published before the entry
+// goes into it. If that write fails, the entry is not published and nothing
+// changes (the next append or flush writes the same entries again). A tail
+// smaller than tailEntries is replaced by one twice its size instead.
 func (c *core) appendEntry(e []byte) error {
 	n := int(c.n.Load())
 	if n >= int(c.capN.Load()) {
 		return fmt.Errorf("%w: %s: %d entries", ErrIndexFull, c.path, n)
 	}
 	t := c.tail.Load()
-	if n-t.flushed >= len(t.buf)/c.es {
-		if err := c.flush(); err != nil {
-			return err
+	if slots := len(t.buf) / c.es; n-t.flushed >= slots {
+		if slots < tailEntries && t.flushed+slots < int(c.capN.Load()) {
+			nt := c.newTail(t.flushed, max(2*slots, minTailEntries))
+			copy(nt.buf, t.buf[:(n-t.flushed)*c.es])
+			t = nt
+		} else {
+			if err := c.flush(); err != nil {
+				return err
+			}
+			if err := c.ensureMapped(); err != nil {
+				return err
+			}
+			t = c.newTail(n, tailEntries)
 		}
-		t = c.newTail(n)
-		c.tail.Store(t) // its entries below n are in the file: written by flush
+		c.tail.Store(t) // its entries below n are in t, or in the file and mapped
 	}
 	copy(t.buf[(n-t.flushed)*c.es:], e[:c.es])
 	c.n.Store(int64(n + 1))
 	return nil
+}
+
+// ensureMapped maps the whole file of a writable index if it is not mapped
+// yet, before a tail whose first entries must be read from the mapping is
+// published. The old generation (no mapping) is simply replaced: readers
+// holding it read only the tail they loaded, whose entries are all in
+// memory.
+func (c *core) ensureMapped() error {
+	if g := c.gen.Load(); g == nil || g.data != nil {
+		return nil
+	}
+	return c.withFile(os.O_RDONLY, func(f fs.File) error {
+		data, err := mmap.Map(f.Fd(), c.fileLen)
+		if err != nil {
+			return c.errorf("%w", err)
+		}
+		mmap.Random(data)
+		c.swap(&generation{data: data})
+		return nil
+	})
 }
 
 // flush writes the entries only the tail holds to the file, with one
@@ -394,10 +496,19 @@ func (c *core) flush() error {
 	}
 	t := c.tail.Load()
 	b := t.buf[(c.written-t.flushed)*c.es : (n-t.flushed)*c.es]
-	if _, err := c.f.WriteAt(b, int64(c.written*c.es)); err != nil {
-		return c.errorf("write %d entries: %w", n-c.written, err)
+	// Without O_CREATE: a file renamed away (a segment being deleted) is
+	// an error, not a new stray file.
+	err := c.withFile(os.O_WRONLY, func(f fs.File) error {
+		if _, err := f.WriteAt(b, int64(c.written*c.es)); err != nil {
+			return c.errorf("write %d entries: %w", n-c.written, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	c.written = n
+	c.dirty = true
 	return nil
 }
 
@@ -413,18 +524,6 @@ func (c *core) flushWriter() error {
 		return nil
 	}
 	return c.flush()
-}
-
-// file returns a read-write descriptor, reopening a sealed index's file.
-func (c *core) file() (fs.File, error) {
-	if c.f == nil {
-		f, err := c.fsys.OpenFile(c.path, os.O_RDWR, 0)
-		if err != nil {
-			return nil, fmt.Errorf("index: open: %w", err)
-		}
-		c.f = f
-	}
-	return c.f, nil
 }
 
 var zeros [4096]byte
@@ -474,20 +573,29 @@ func (c *core) shrink(newN int) error {
 		// contents at the next open is newN.
 		old := c.tail.Load()
 		if newN < old.flushed {
-			c.tail.Store(c.newTail(newN))
+			c.tail.Store(&pending{flushed: newN}) // grows at the next append
 		} else {
 			t := &pending{flushed: old.flushed, buf: make([]byte, len(old.buf))}
 			copy(t.buf, old.buf[:(newN-old.flushed)*c.es])
 			c.tail.Store(t)
 		}
 		c.swap(&generation{data: c.gen.Load().data})
-		for off, end := int64(newN*c.es), int64(c.written*c.es); off < end; {
-			chunk := min(end-off, int64(len(zeros)))
-			if _, err := c.f.WriteAt(zeros[:chunk], off); err != nil {
+		if c.written > newN {
+			err := c.withFile(os.O_WRONLY, func(f fs.File) error {
+				for off, end := int64(newN*c.es), int64(c.written*c.es); off < end; {
+					chunk := min(end-off, int64(len(zeros)))
+					if _, err := f.WriteAt(zeros[:chunk], off); err != nil {
+						return err
+					}
+					off += chunk
+				}
+				return nil
+			})
+			if err != nil {
 				c.broken = err
 				return c.errorf("truncate: %w", err)
 			}
-			off += chunk
+			c.dirty = true
 		}
 		c.written = min(c.written, newN)
 		return nil
@@ -496,30 +604,32 @@ func (c *core) shrink(newN int) error {
 	// first, and cut the file only once nobody reads the longer mapping.
 	c.tail.Store(&pending{flushed: newN})
 	c.written = newN
-	f, err := c.file()
+	err := c.withFile(os.O_RDWR, func(f fs.File) error {
+		if err := c.remap(f, newN); err != nil {
+			return err
+		}
+		c.capN.Store(int64(newN))
+		if err := f.Truncate(int64(newN * c.es)); err != nil {
+			return c.errorf("truncate: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
 		c.broken = err
 		return err
 	}
-	if err := c.remap(newN); err != nil {
-		c.broken = err
-		return err
-	}
-	c.capN.Store(int64(newN))
-	if err := f.Truncate(int64(newN * c.es)); err != nil {
-		c.broken = err
-		return c.errorf("truncate: %w", err)
-	}
+	c.dirty = true
 	return nil
 }
 
-// remap replaces the mapping by one of exactly n entries and unmaps the old
-// one after its last reader left.
-func (c *core) remap(n int) error {
-	data, err := mmap.Map(c.f.Fd(), n*c.es)
+// remap replaces the mapping by one of exactly n entries of f and unmaps
+// the old one after its last reader left.
+func (c *core) remap(f fs.File, n int) error {
+	data, err := mmap.Map(f.Fd(), n*c.es)
 	if err != nil {
 		return c.errorf("%w", err)
 	}
+	mmap.Random(data)
 	old := c.swap(&generation{data: data})
 	if err := mmap.Unmap(old.data); err != nil {
 		return c.errorf("%w", err)
@@ -527,15 +637,11 @@ func (c *core) remap(n int) error {
 	return nil
 }
 
-// reset drops every entry and makes the index writable and preallocated.
+// reset drops every entry and makes the index writable, its file empty and
+// sized to the capacity (sparse).
 func (c *core) reset() error {
 	if c.closed {
 		return ErrClosed
-	}
-	f, err := c.file()
-	if err != nil {
-		c.broken = err
-		return err
 	}
 	c.broken = nil
 	c.writable = true
@@ -545,21 +651,29 @@ func (c *core) reset() error {
 	c.tail.Store(&pending{}) // the pending entries are dropped with the rest
 	// Readers see an empty index from here on; the old mapping is unmapped
 	// after they leave it and only then is the file cut to nothing (which
-	// also clears whatever garbage lay past the end), then preallocated
-	// and mapped again.
+	// also clears whatever garbage lay past the end) and sized again.
 	old := c.swap(&generation{})
 	if err := mmap.Unmap(old.data); err != nil {
 		c.broken = err
 		return c.errorf("%w", err)
 	}
-	if err := f.Truncate(0); err != nil {
-		c.broken = err
-		return c.errorf("reset: %w", err)
-	}
-	if err := c.preallocate(); err != nil {
+	err := c.withFile(os.O_RDWR, func(f fs.File) error {
+		if err := f.Truncate(0); err != nil {
+			return c.errorf("reset: %w", err)
+		}
+		if err := f.Truncate(int64(c.maxBytes)); err != nil {
+			return c.errorf("reset: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
 		c.broken = err
 		return err
 	}
+	c.dirty = true
+	c.badSize = false
+	c.fileLen = c.maxBytes
+	c.capN.Store(int64(c.maxBytes / c.es))
 	return nil
 }
 
@@ -578,17 +692,29 @@ func (c *core) seal() error {
 		return err
 	}
 	n := int(c.n.Load())
-	// Everything is in the file: readers read it all from the mapping.
-	c.tail.Store(&pending{flushed: n})
-	if err := c.remap(n); err != nil {
+	err := c.withFile(os.O_RDWR, func(f fs.File) error {
+		// The exact mapping first, then (once the readers of the old
+		// generation left) the tail saying everything is in it: a reader
+		// of the new generation with the old tail finds every entry in one
+		// or the other; the old generation, maybe without a mapping, is
+		// never combined with the new tail.
+		if err := c.remap(f, n); err != nil {
+			return err
+		}
+		c.tail.Store(&pending{flushed: n})
+		c.writable = false
+		c.capN.Store(int64(n))
+		// The old, longer mapping is gone: no mapping extends past the
+		// new end.
+		if err := f.Truncate(int64(n * c.es)); err != nil {
+			return c.errorf("trim: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	c.writable = false
-	c.capN.Store(int64(n))
-	// The old, longer mapping is gone: no mapping extends past the new end.
-	if err := c.f.Truncate(int64(n * c.es)); err != nil {
-		return c.errorf("trim: %w", err)
-	}
+	c.dirty = true
 	return nil
 }
 
@@ -596,17 +722,26 @@ func (c *core) sync() error {
 	if c.closed {
 		return ErrClosed
 	}
-	if c.f == nil {
-		return nil // opened sealed and never changed: nothing of ours to flush
-	}
 	if c.writable && c.broken == nil {
 		if err := c.flush(); err != nil {
 			return err
 		}
 	}
-	if err := c.f.Sync(); err != nil {
-		return c.errorf("sync: %w", err)
+	if !c.dirty {
+		return nil // nothing written since opened or last synced
 	}
+	// fsync is per file, not per descriptor: a fresh one flushes what the
+	// earlier ones wrote.
+	err := c.withFile(os.O_RDONLY, func(f fs.File) error {
+		if err := f.Sync(); err != nil {
+			return c.errorf("sync: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c.dirty = false
 	return nil
 }
 
@@ -625,12 +760,6 @@ func (c *core) close() error {
 	if old := c.swap(nil); old != nil {
 		err = mmap.Unmap(old.data)
 	}
-	if c.f != nil {
-		if cerr := c.f.Close(); err == nil {
-			err = cerr
-		}
-		c.f = nil
-	}
 	if ferr != nil {
 		return ferr
 	}
@@ -638,6 +767,13 @@ func (c *core) close() error {
 		return c.errorf("close: %w", err)
 	}
 	return nil
+}
+
+// writtenEntries is the number of entries in the file.
+func (c *core) writtenEntries() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.written
 }
 
 // check verifies the file size and every entry, in order, with ok.

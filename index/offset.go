@@ -32,18 +32,24 @@ type OffsetIndex struct {
 // OpenOffsetIndex opens the offset index at path for the segment whose base
 // offset is baseOffset.
 //
-// writable (the active segment): the file is created if missing,
-// preallocated to maxBytes rounded down to a multiple of 8 (space reserved
-// with fallocate, so a full disk is an error matching fs.ErrNoSpace here,
-// never a SIGBUS later), and mapped read-only; its end is found from its
-// contents (the first all-zero slot), never from its size. A file larger
-// than maxBytes keeps its entries and loses its empty slots.
+// writable (the active segment): the file is created if missing and sized
+// to maxBytes rounded down to a multiple of 8 with Truncate alone (sparse:
+// no block is reserved, and a full disk is an error matching fs.ErrNoSpace
+// from the write of a tail, never a SIGBUS). Its end is found from its
+// contents (the first all-zero slot), never from its size, cheaply: the
+// search is bounded by where the file's data ends (SEEK_HOLE), so an index
+// without entries costs no read and one with up to 512 entries one read.
+// Up to 512 entries are read into memory and the file is not mapped until
+// more are written; a larger index is mapped read-only (MADV_RANDOM). No
+// file descriptor is kept: writes open the file, and close it. A file
+// larger than maxBytes keeps its entries and loses its empty slots.
 //
 // !writable (a sealed segment): the file must exist (errors.Is(err,
 // os.ErrNotExist) otherwise); it was trimmed by Seal, so its size gives the
-// end, unless its last slot is zero (it was not trimmed) and the end is then
-// found from the contents. Nothing is scanned and no file descriptor is kept:
-// only the mapping. maxBytes is the capacity used if the index is Reset.
+// end and only the last slot is read, unless that slot is zero (it was not
+// trimmed) and the end is then found from the contents. Nothing is scanned
+// and no file descriptor is kept: only the mapping. maxBytes is the
+// capacity used if the index is Reset.
 //
 // Open does not verify the entries: call SanityCheck.
 func OpenOffsetIndex(fsys fs.FS, path string, baseOffset int64, maxBytes int, writable bool) (*OffsetIndex, error) {
@@ -83,9 +89,11 @@ func (x *OffsetIndex) IsFull() bool { return x.c.n.Load() >= x.c.capN.Load() }
 // with one WriteAt by the append that finds it full), or at Flush, Sync,
 // Seal or Close. Errors: ErrIndexFull, ErrNotIncreasing, ErrOutOfRange,
 // ErrReadOnly, ErrClosed, or the error of the write of a full tail (a full
-// disk matches fs.ErrNoSpace; the entry is then not added). No allocation
-// and no system call, except once per 512 entries (a new tail and the
-// write of the full one).
+// disk matches fs.ErrNoSpace; the entry is then not added). No system call
+// except once per 512 entries (the write of the full tail: open, WriteAt,
+// close; the first one also maps the file). One allocation per 512 entries
+// (a new tail), plus a few while the first tail after an open grows from 8
+// entries to 512.
 func (x *OffsetIndex) Append(offset, position int64) error {
 	c := &x.c
 	c.mu.Lock()
@@ -113,6 +121,12 @@ func (x *OffsetIndex) Append(offset, position int64) error {
 	x.lastRel, x.lastPos = rel, uint32(position)
 	return nil
 }
+
+// Written returns how many entries are in the file: the first Written() of
+// Entries(); the others are in memory until the next write of the tail.
+// A caller that wants two indexes to lose the same entries in a crash can
+// Flush the second when the first's Written() changes.
+func (x *OffsetIndex) Written() int { return x.c.writtenEntries() }
 
 // Lookup returns the entry with the greatest offset <= offset: where a
 // reader of offset starts scanning batch headers. With no such entry it
@@ -199,11 +213,11 @@ func (x *OffsetIndex) TruncateTo(offset int64) error {
 }
 
 // Reset drops every entry, whatever the state of the file (a failed
-// SanityCheck): the file is cut to nothing and preallocated again, so the
-// index is writable afterwards even if it was sealed; the caller appends
-// the rebuilt entries and seals it again. Concurrent readers see no
-// entries from the start of the call. Errors: ErrClosed, the file's (a full
-// disk matches fs.ErrNoSpace).
+// SanityCheck): the file is cut to nothing and sized to maxBytes again
+// (sparse), so the index is writable afterwards even if it was sealed; the
+// caller appends the rebuilt entries and seals it again. Concurrent readers
+// see no entries from the start of the call. Errors: ErrClosed, the
+// file's.
 func (x *OffsetIndex) Reset() error {
 	x.c.mu.Lock()
 	defer x.c.mu.Unlock()
@@ -214,7 +228,7 @@ func (x *OffsetIndex) Reset() error {
 
 // Seal makes the index read-only: the pending entries are flushed (see
 // Flush; on error the index stays writable), the file is trimmed to its
-// entries and mapped at exactly that size. The preallocated mapping is
+// entries and mapped at exactly that size. The longer mapping (if any) is
 // unmapped, and the file cut, only after the last concurrent reader left
 // it. A sealed index is full. Sealing twice is a no-op. Seal does not
 // sync: call Sync.
@@ -260,8 +274,8 @@ func (x *OffsetIndex) Flush() error {
 }
 
 // Sync flushes the pending entries (see Flush) and then the file to stable
-// storage (fdatasync). An index opened sealed and not changed since holds
-// no file and has nothing to flush.
+// storage (fdatasync, through a descriptor opened for it). An index with
+// nothing written since it was opened or last synced has nothing to sync.
 func (x *OffsetIndex) Sync() error {
 	x.c.mu.Lock()
 	defer x.c.mu.Unlock()
@@ -270,7 +284,7 @@ func (x *OffsetIndex) Sync() error {
 
 // Close flushes the pending entries (see Flush; they are lost if that
 // write fails, and its error is returned), then releases the mapping (after
-// the last concurrent reader left it) and the file. A writable index is not
+// the last concurrent reader left it). A writable index is not
 // trimmed: reopened writable, its end is found from its contents; call Seal
 // first to trim. Lookups after Close find no entry. Closing twice is a
 // no-op.

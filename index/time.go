@@ -63,8 +63,8 @@ func (x *TimeIndex) IsFull() bool { return x.c.n.Load() >= x.c.capN.Load()-1 }
 // tail, as with OffsetIndex.Append. Errors: ErrNotIncreasing (offset below
 // the last entry's, as Kafka), ErrOutOfRange, ErrIndexFull, ErrReadOnly,
 // ErrClosed, or the error of the write of a full tail (a full disk matches
-// fs.ErrNoSpace). No allocation and no system call, except once per 512
-// entries.
+// fs.ErrNoSpace). No system call and no allocation, except once per 512
+// entries (and while the first tail grows), as OffsetIndex.Append.
 func (x *TimeIndex) MaybeAppend(ts, offset int64) error {
 	c := &x.c
 	c.mu.Lock()
@@ -91,6 +91,10 @@ func (x *TimeIndex) MaybeAppend(ts, offset int64) error {
 	x.lastTs, x.lastRel = ts, rel
 	return nil
 }
+
+// Written returns how many entries are in the file, as
+// OffsetIndex.Written.
+func (x *TimeIndex) Written() int { return x.c.writtenEntries() }
 
 // Lookup returns the entry with the greatest timestamp <= ts: a reader
 // looking for the first record at or after ts starts at entryOffset's
@@ -214,8 +218,8 @@ func (x *TimeIndex) Sync() error {
 	return x.c.sync()
 }
 
-// Close flushes the pending entries and releases the mapping and the file,
-// as OffsetIndex.Close.
+// Close flushes the pending entries and releases the mapping, as
+// OffsetIndex.Close.
 func (x *TimeIndex) Close() error {
 	x.c.mu.Lock()
 	defer x.c.mu.Unlock()

@@ -1,9 +1,6 @@
 package segment
 
 import (
-	"fmt"
-
-	"github.com/samsalog/samsa/internal/mmap"
 	"github.com/samsalog/samsa/record"
 )
 
@@ -23,9 +20,18 @@ import (
 //
 // Errors: ErrSealed, ErrClosed, ErrFull (see CanFit and FitsOffset; roll
 // first), ErrBadBatch, a *CorruptError while a bad tail found by Open or
-// Recover awaits TruncateTo, and I/O errors. Append does not allocate, and
-// makes no system call besides the write except once per preallocation chunk
-// (fallocate) and when the mapping doubles (mmap).
+// Recover awaits TruncateTo, and I/O errors (a full disk may also show at
+// the write of an index tail, after the batch was written: the segment then
+// refuses appends until reopened).
+//
+// Allocations: only the indexes' in-memory tails, one 4 KiB array per 512
+// offset-index entries and, while timestamps rise, one 6 KiB array per 512
+// time-index entries (8 to 20 B per index entry amortized; an index entry
+// is added at most once per IndexIntervalBytes appended), plus a few small
+// ones while the first tails after an open grow to that size. System calls:
+// the write, plus once per preallocation chunk (fallocate), when the
+// mapping doubles (mmap, only once the segment was read), and once per 512
+// index entries (the write of each index's tail: open, pwrite, close).
 func (s *Segment) Append(batch []byte, h record.BatchHeader) (int64, error) {
 	switch {
 	case s.closed.Load():
@@ -58,10 +64,8 @@ func (s *Segment) Append(batch []byte, h record.BatchHeader) (int64, error) {
 	if _, err := s.f.WriteAt(batch, pos); err != nil {
 		return 0, &appendError{path: s.logPath, err: err}
 	}
-	if end > int64(len(s.cur.Load().data)) {
-		if err := s.growMapping(end); err != nil {
-			return 0, err
-		}
+	if err := s.growMapping(end); err != nil {
+		return 0, err
 	}
 	last := h.LastOffset()
 	s.publishTs(h.MaxTimestamp, last)
@@ -69,6 +73,7 @@ func (s *Segment) Append(batch []byte, h record.BatchHeader) (int64, error) {
 		s.firstTs.Store(h.MaxTimestamp)
 	}
 	if s.sinceIndex > int64(s.cfg.IndexIntervalBytes) {
+		written := s.off.Written()
 		if err := s.off.Append(last, pos); err != nil {
 			s.failed = &appendError{path: s.offPath, err: err}
 			return 0, s.failed
@@ -77,6 +82,17 @@ func (s *Segment) Append(batch []byte, h record.BatchHeader) (int64, error) {
 		if err := s.tim.MaybeAppend(ts, tsOff); err != nil {
 			s.failed = &appendError{path: s.timePath, err: err}
 			return 0, s.failed
+		}
+		if s.off.Written() != written {
+			// The offset index just wrote its tail (once per 512
+			// entries): write the time index's too, so that a process
+			// crash never leaves the time index's file behind the offset
+			// index's, which is what lets Open fill in lost entries from
+			// its walk (see walkTail).
+			if err := s.tim.Flush(); err != nil {
+				s.failed = &appendError{path: s.timePath, err: err}
+				return 0, s.failed
+			}
 		}
 		s.sinceIndex = 0
 	}
@@ -111,30 +127,30 @@ func (s *Segment) reserve(end int64) error {
 }
 
 // growMapping replaces the active mapping by a longer one when size no
-// longer fits it.
+// longer fits it. An active segment not read yet has no mapping: the first
+// Read maps it.
 func (s *Segment) growMapping(size int64) error {
-	if m := s.cur.Load(); m != nil && int64(len(m.data)) >= size {
+	if m := s.cur.Load(); m == nil || int64(len(m.data)) >= size {
 		return nil
 	}
-	return s.replaceMapping(size)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.cur.Load(); m == nil || int64(len(m.data)) >= size {
+		return nil // closed, or a reader grew it meanwhile
+	}
+	return s.mapLocked(size)
 }
 
-// replaceMapping maps the .log again for size bytes, makes that the current
-// mapping and drops the segment's reference to the old one, which is
-// unmapped when its last View is released. Readers that loaded the old one
-// keep reading it; new readers get the new one.
-func (s *Segment) replaceMapping(size int64) error {
-	data, err := mmap.Map(s.f.Fd(), mapLen(size))
-	if err != nil {
-		return fmt.Errorf("segment: %s: %w", s.logPath, err)
-	}
+// retireMapping replaces the current mapping (if any) by a new one of the
+// published size, so that the Views that may cover bytes past it are all
+// on older mappings (see TruncateTo).
+func (s *Segment) retireMapping() error {
 	s.mu.Lock()
-	old := s.cur.Swap(newMapping(data, s.res))
-	s.mu.Unlock()
-	if old != nil {
-		return old.release()
+	defer s.mu.Unlock()
+	if s.cur.Load() == nil {
+		return nil
 	}
-	return nil
+	return s.mapLocked(0)
 }
 
 // CanFit reports whether a batch of n bytes can be appended without the

@@ -25,8 +25,11 @@
 // One writer (the log, under its mutex) appends whole batches with Append:
 // one WriteAt at the end, the index entries, then the new size and next
 // offset are published with atomic stores, so readers never see part of a
-// batch. Append neither allocates nor makes system calls besides the write,
-// except:
+// batch. Append allocates only the indexes' in-memory tails: one 4 KiB
+// array per 512 offset-index entries and, while timestamps rise, one 6 KiB
+// array per 512 time-index entries (8 to 20 B per index entry amortized,
+// so at most 20 B per append and far less for small batches). It makes no
+// system call besides the write, except:
 //
 //   - Preallocation: the .log's disk space is reserved ahead of the writes
 //     with fallocate(FALLOC_FL_KEEP_SIZE) in chunks of Config.PreallocateBytes
@@ -38,9 +41,12 @@
 //     through a mapping. KEEP_SIZE leaves the file size at the written end,
 //     so recovery never sees preallocated zeros; Seal gives the unused
 //     reservation back.
-//   - Mapping growth: the active .log is mapped read-only with a length
-//     that is a power of two of at least 1 MiB; when the size passes it the
-//     writer maps a twice longer one (about a dozen times up to MaxSize).
+//   - Mapping growth: once read, the active .log is mapped read-only with a
+//     length that is a power of two of at least 1 MiB; when the size passes
+//     it the writer maps a twice longer one (about a dozen times up to
+//     MaxSize).
+//   - Index tails: once per 512 index entries each index writes its tail
+//     (open, pwrite, close: the indexes keep no descriptor).
 //
 // # Reading and the lifetime of Views
 //
@@ -48,7 +54,8 @@
 // the mapping, found by a floor lookup in the offset index (in its mapping)
 // and a walk over batch headers (in the .log's mapping), with no system
 // call and no allocation. Sealed segments are read through one read-only
-// mapping; the active one through the mapping that grows with it.
+// mapping; the active one through the mapping that grows with it. The
+// first Read of a segment maps its .log.
 //
 // Mappings are reference counted: the segment holds one reference to its
 // current mapping and every View one more. Growing the mapping, Close,
@@ -63,15 +70,25 @@
 // Sealed segments opened with Open(..., false) are lazy: they hold no file
 // descriptor and no mapping until their first Read, and Evict returns them
 // to that state, so a process with many partitions keeps its mappings
-// bounded. A loaded sealed segment holds mappings only, no descriptor.
+// bounded. A loaded sealed segment holds mappings only, no descriptor. An
+// idle active segment holds one file descriptor, its .log's (for appends),
+// and no mapping until its first Read: the indexes hold no descriptor
+// (they open their files for the rare writes of their in-memory tails) and
+// no mapping while their entries fit those tails. A broker with 10,000
+// idle partitions therefore holds 10,000 descriptors and no mapping.
 //
 // # Opening and recovery
 //
 // Open does not scan the .log: it takes the last offset-index entry and
 // walks the batch headers after it to the end of the file (at most about one
-// index interval), and takes the max timestamp from the last time-index
-// entry and those headers. Indexes are caches: one that is missing, fails
-// its sanity check or disagrees with the .log is rebuilt by a full scan.
+// index interval after a clean stop), and takes the max timestamp from the
+// last time-index entry and those headers. After a process crash the
+// indexes lack the entries they held in memory (up to 512 each): the walk
+// covers them and, for an active segment, adds them by the append rule. A
+// clean stop leaves complete indexes: Close and Seal write the entries held
+// in memory at once, even while Views are held. Indexes are caches: one
+// that is missing, fails its sanity check or disagrees with the .log is
+// rebuilt by a full scan.
 //
 // Recover is the validating scan of Kafka's LogSegment.recover: from
 // position 0, each batch must pass record.CheckBatch (length at least 61

@@ -18,8 +18,12 @@ import (
 // interval of headers), and the max timestamp from the last time-index entry
 // and those headers. No CRC is checked here; Recover does that.
 //
-// active=true opens the segment for appends: the .log read-write, the
-// indexes preallocated and writable, the .log mapped. If the header walk
+// active=true opens the segment for appends: the .log read-write (the one
+// file descriptor an idle active segment holds), the indexes writable
+// (holding no descriptor, and no mapping while their entries fit their
+// in-memory tails); the .log is mapped by the first Read. Index entries a
+// process crash lost (those still in memory) are filled in from the header
+// walk, which then covers them. If the header walk
 // stops before the end of the file (a torn tail after a crash, or damage),
 // Open still succeeds and publishes the whole batches it found, but Append
 // returns the walk's *CorruptError until Recover and TruncateTo have decided
@@ -73,7 +77,7 @@ func (s *Segment) openActive() error {
 	}
 	var st walkState
 	if !rebuild {
-		st, rebuild, err = s.walkTail(f, fileSize, s.off, s.tim)
+		st, rebuild, err = s.walkTail(f, fileSize, s.off, s.tim, true)
 		if err != nil {
 			return err
 		}
@@ -105,7 +109,7 @@ func (s *Segment) openSealed() error {
 	off, oerr := index.OpenOffsetIndex(s.cfg.FS, s.offPath, s.base, s.cfg.MaxIndexBytes, false)
 	tim, terr := index.OpenTimeIndex(s.cfg.FS, s.timePath, s.base, s.cfg.MaxIndexBytes, false)
 	if oerr == nil && terr == nil {
-		st, rebuild, err = s.walkTail(f, fileSize, off, tim)
+		st, rebuild, err = s.walkTail(f, fileSize, off, tim, false)
 	}
 	if off != nil {
 		_ = off.Close()
@@ -168,7 +172,21 @@ func (s *Segment) publish(st walkState) {
 
 // walkTail walks the batch headers from the last offset-index entry to the
 // end of the file. rebuild reports indexes that disagree with the .log.
-func (s *Segment) walkTail(r io.ReaderAt, fileSize int64, off *index.OffsetIndex, tim *index.TimeIndex) (st walkState, rebuild bool, err error) {
+//
+// Where the append rule would have added an entry after the last one (more
+// than an index interval of batches follows it), the index lost entries: a
+// process crash loses those still held in memory (up to 512 per index).
+// With fill (writable indexes) the walk adds them itself, by the append
+// rule, instead of asking for a rebuild: the walk covers exactly the lost
+// part, at the cost of reading its headers, while a rebuild would read the
+// whole .log, and after a crash the log's recovery scans the active
+// segment again anyway. The time index can be filled in the same walk
+// because Append writes its tail whenever the offset index writes its own,
+// so its file is never behind the offset index's: its last entry holds the
+// max timestamp as of the walk's start (checked at that batch, as without
+// fill). Without fill (a sealed segment, whose indexes were complete when
+// synced at Seal), lost entries mean a rebuild.
+func (s *Segment) walkTail(r io.ReaderAt, fileSize int64, off *index.OffsetIndex, tim *index.TimeIndex, fill bool) (st walkState, rebuild bool, err error) {
 	if off.SanityCheck() != nil || tim.SanityCheck() != nil {
 		return st, true, nil
 	}
@@ -194,6 +212,8 @@ func (s *Segment) walkTail(r io.ReaderAt, fileSize int64, off *index.OffsetIndex
 		start, pos = 0, 0
 		st.next = s.base
 	}
+	interval := int64(s.cfg.IndexIntervalBytes)
+	since := int64(0) // bytes appended since the last index entry, as Append counts them
 	for pos < fileSize {
 		if fileSize-pos < record.BatchHeaderSize {
 			st.stop = corruptAt(s.logPath, pos, fmt.Errorf("%w: %d bytes at end of file", record.ErrTruncated, fileSize-pos))
@@ -223,14 +243,21 @@ func (s *Segment) walkTail(r io.ReaderAt, fileSize int64, off *index.OffsetIndex
 			st.stop = corruptAt(s.logPath, pos, err)
 			break
 		}
-		if pos-start > int64(s.cfg.IndexIntervalBytes) && pos != start {
-			// The append rule would have added an entry at or before
-			// this batch: the index lost entries (zeroed, missing).
-			return st, true, nil
-		}
 		if h.MaxTimestamp > st.maxTs {
 			st.maxTs, st.maxOff = h.MaxTimestamp, h.LastOffset()
 		}
+		if since > interval && pos != start {
+			// The append rule would have added an entry for this batch:
+			// the index lost entries (zeroed, missing).
+			if !fill {
+				return st, true, nil
+			}
+			if off.Append(h.LastOffset(), pos) != nil || tim.MaybeAppend(st.maxTs, st.maxOff) != nil {
+				return st, true, nil
+			}
+			since = 0
+		}
+		since += int64(h.Size())
 		st.next = h.NextOffset()
 		pos += int64(h.Size())
 	}
@@ -238,7 +265,7 @@ func (s *Segment) walkTail(r io.ReaderAt, fileSize int64, off *index.OffsetIndex
 		return st, true, nil // time index points past the data
 	}
 	st.size = pos
-	st.sinceIndex = pos - start
+	st.sinceIndex = since
 	return st, false, nil
 }
 

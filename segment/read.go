@@ -23,8 +23,8 @@ import (
 // *CorruptError.
 //
 // Read makes no system call and does not allocate once the segment is
-// mapped: the first Read of a sealed segment (or the first after Evict)
-// maps the .log and opens the indexes. The View must be released. Safe for
+// mapped: the first Read of a segment maps the .log (and, for a sealed
+// segment, opens the indexes; also the first after Evict). The View must be released. Safe for
 // concurrent use, also with Append, Seal and the growth of the mapping.
 func (s *Segment) Read(offset int64, maxBytes int, maxOffset int64, minOne bool) (View, error) {
 	m, next, size, err := s.acquire()
@@ -104,11 +104,14 @@ func (s *Segment) header(data []byte, pos int64) (record.BatchHeader, error) {
 
 // acquire returns the current mapping with a reference taken, and the next
 // offset and size published when it was taken (never past the mapping).
+// The first Read maps the .log (of an active segment too); a mapping
+// shorter than the published size (a reader mapped the active .log while
+// the writer appended past it) is replaced by a longer one.
 func (s *Segment) acquire() (*mapping, int64, int64, error) {
 	for {
 		m := s.cur.Load()
 		if m == nil {
-			if err := s.load(); err != nil {
+			if err := s.load(0); err != nil {
 				return nil, 0, 0, err
 			}
 			continue
@@ -121,49 +124,87 @@ func (s *Segment) acquire() (*mapping, int64, int64, error) {
 		if size <= int64(len(m.data)) {
 			return m, next, size, nil
 		}
-		// The writer grew the mapping after we loaded m: take the new one.
 		m.release()
+		if err := s.load(size); err != nil {
+			return nil, 0, 0, err
+		}
 	}
 }
 
-// load maps a sealed segment's .log and opens its indexes read-only.
-func (s *Segment) load() error {
+// load makes the current mapping cover at least size bytes (and the
+// published size), mapping the .log if it is not mapped.
+func (s *Segment) load(size int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed.Load() {
 		return ErrClosed
 	}
-	if s.cur.Load() != nil {
+	if m := s.cur.Load(); m != nil && int64(len(m.data)) >= size {
 		return nil
+	}
+	return s.mapLocked(size)
+}
+
+// mapLocked maps the .log again, for at least size bytes and the published
+// size, makes that the current mapping and drops the segment's reference
+// to the old one, which is unmapped when its last View is released. A
+// sealed segment that is not loaded also opens its indexes, read-only.
+// s.mu is held.
+func (s *Segment) mapLocked(size int64) error {
+	data, err := s.mapLog(size)
+	if err != nil {
+		return err
+	}
+	if s.res == nil {
+		off, err := index.OpenOffsetIndex(s.cfg.FS, s.offPath, s.base, s.cfg.MaxIndexBytes, false)
+		if err != nil {
+			_ = mmap.Unmap(data)
+			return fmt.Errorf("segment: load: %w", err)
+		}
+		tim, err := index.OpenTimeIndex(s.cfg.FS, s.timePath, s.base, s.cfg.MaxIndexBytes, false)
+		if err != nil {
+			_ = off.Close()
+			_ = mmap.Unmap(data)
+			return fmt.Errorf("segment: load: %w", err)
+		}
+		s.res = newResources(s, off, tim)
+		s.lastRes = s.res
+	}
+	if old := s.cur.Swap(newMapping(data, s.res)); old != nil {
+		return old.release()
+	}
+	return nil
+}
+
+// mapLog maps the .log: through the write handle of an active segment,
+// with a length that doubles as the segment grows (readers never touch the
+// pages past the published size, so the mapping may pass the end of the
+// file); or, for a sealed segment, through a descriptor opened for it and
+// closed at once, exactly its size (the mapping outlives the descriptor: a
+// sealed segment holds none).
+func (s *Segment) mapLog(size int64) ([]byte, error) {
+	s.fileMu.RLock()
+	defer s.fileMu.RUnlock()
+	if s.f != nil {
+		data, err := mmap.Map(s.f.Fd(), mapLen(max(size, s.size.Load())))
+		if err != nil {
+			return nil, fmt.Errorf("segment: %s: %w", s.logPath, err)
+		}
+		return data, nil
 	}
 	f, err := s.cfg.FS.OpenFile(s.logPath, os.O_RDONLY, 0)
 	if err != nil {
-		return fmt.Errorf("segment: load: %w", err)
+		return nil, fmt.Errorf("segment: load: %w", err)
 	}
-	// The mapping outlives the descriptor: a sealed segment holds none.
 	data, err := mmap.Map(f.Fd(), int(s.size.Load()))
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
 	if err != nil {
 		_ = mmap.Unmap(data)
-		return fmt.Errorf("segment: load %s: %w", s.logPath, err)
+		return nil, fmt.Errorf("segment: load %s: %w", s.logPath, err)
 	}
-	off, err := index.OpenOffsetIndex(s.cfg.FS, s.offPath, s.base, s.cfg.MaxIndexBytes, false)
-	if err != nil {
-		_ = mmap.Unmap(data)
-		return fmt.Errorf("segment: load: %w", err)
-	}
-	tim, err := index.OpenTimeIndex(s.cfg.FS, s.timePath, s.base, s.cfg.MaxIndexBytes, false)
-	if err != nil {
-		_ = off.Close()
-		_ = mmap.Unmap(data)
-		return fmt.Errorf("segment: load: %w", err)
-	}
-	s.res = newResources(s, off, tim)
-	s.lastRes = s.res
-	s.cur.Store(newMapping(data, s.res))
-	return nil
+	return data, nil
 }
 
 // Evict lets a sealed segment's mapping and indexes go, so that a process

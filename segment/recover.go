@@ -222,9 +222,11 @@ func (s *Segment) TruncateTo(size int64) error {
 	if size < s.size.Load() {
 		// Unpublish first (a reader that acquires a mapping from now on
 		// reads the lower size), then retire the current mapping and wait
-		// for every older one: only they can back Views past size.
+		// for every older one: only they can back Views past size. (With
+		// no current mapping there is no older one either; a reader that
+		// maps the .log from now on maps the lower size.)
 		s.publish(st)
-		if err := s.replaceMapping(size); err != nil {
+		if err := s.retireMapping(); err != nil {
 			return err
 		}
 		s.waitMaps(1)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/samsalog/samsa/index"
 	"github.com/samsalog/samsa/internal/fs"
-	"github.com/samsalog/samsa/internal/mmap"
 )
 
 // File suffixes of a segment's files.
@@ -47,8 +46,9 @@ type Config struct {
 	// when more than this many bytes were appended since the last one.
 	// Default 4096.
 	IndexIntervalBytes int
-	// MaxIndexBytes is segment.index.bytes: the size each index file is
-	// preallocated to while the segment is active. Default 10 MiB.
+	// MaxIndexBytes is segment.index.bytes: the capacity of each index
+	// while the segment is active (the file is sized to it, sparse: no
+	// disk space is reserved). Default 10 MiB.
 	MaxIndexBytes int
 	// PreallocateBytes is the chunk in which the .log's disk space is
 	// reserved ahead of the writes (fallocate, keeping the file size), so
@@ -198,18 +198,14 @@ func (s *Segment) openWritableIndexes(fresh bool) error {
 	return nil
 }
 
-// startActive maps the .log of a writable segment and creates its
-// resources. The published size must be set.
+// startActive creates the resources of a writable segment. The .log is
+// not mapped here: the first Read maps it (see acquire), so an idle active
+// segment holds one file descriptor (the .log's, for appends) and no
+// mapping. The published size must be set.
 func (s *Segment) startActive() error {
-	size := s.size.Load()
-	data, err := mmap.Map(s.f.Fd(), mapLen(size))
-	if err != nil {
-		return fmt.Errorf("segment: %s: %w", s.logPath, err)
-	}
-	s.allocated = size
+	s.allocated = s.size.Load()
 	s.res = newResources(s, s.off, s.tim)
 	s.lastRes = s.res
-	s.cur.Store(newMapping(data, s.res))
 	return nil
 }
 
@@ -370,11 +366,12 @@ func (s *Segment) Seal() error {
 	return nil
 }
 
-// Close releases the segment: it closes the write handle and drops the
-// segment's reference to its mapping and indexes. It does not wait for
-// readers: Views still held stay valid, and the mapping and indexes are
-// closed when the last one is released. Close does not sync (see Sync and
-// Seal). Later calls return ErrClosed, except Close itself which is a no-op.
+// Close releases the segment: it writes the index entries still held in
+// memory to the index files (also while Views are held), closes the write
+// handle and drops the segment's reference to its mapping and indexes. It
+// does not wait for readers: Views still held stay valid, and the mapping
+// and indexes are closed when the last one is released. Close does not
+// sync (see Sync and Seal). Later calls return ErrClosed, except Close itself which is a no-op.
 func (s *Segment) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -385,8 +382,17 @@ func (s *Segment) Close() error {
 }
 
 func (s *Segment) closeLocked() error {
+	var err error
+	if !s.sealed.Load() && !s.deleted.Load() && s.off != nil {
+		// Write the index entries still in memory now, not when the last
+		// View lets the indexes go: a clean stop must leave them in the
+		// files even while a reader holds a View.
+		err = s.flushIndexes()
+	}
 	s.closed.Store(true)
-	err := s.closeFile()
+	if ferr := s.closeFile(); err == nil {
+		err = ferr
+	}
 	if m := s.cur.Swap(nil); m != nil {
 		if merr := m.release(); err == nil {
 			err = merr
@@ -405,6 +411,16 @@ func (s *Segment) closeLocked() error {
 	return nil
 }
 
+// flushIndexes writes the index entries held in memory to the files of an
+// active segment.
+func (s *Segment) flushIndexes() error {
+	err := s.off.Flush()
+	if terr := s.tim.Flush(); err == nil {
+		err = terr
+	}
+	return err
+}
+
 // Delete closes the segment and deletes its files. The files are first
 // renamed with DeletedSuffix (and the directory synced), so that a crash
 // leaves names the log recognises as decided deletions; they are removed as
@@ -416,6 +432,14 @@ func (s *Segment) Delete() error {
 	defer s.mu.Unlock()
 	if s.deleted.Load() {
 		return nil
+	}
+	if !s.closed.Load() && !s.sealed.Load() && s.off != nil {
+		// The indexes hold no descriptor: what they keep in memory must
+		// reach their files before the files are renamed, or their Close
+		// would try to write to names that are gone.
+		if err := s.flushIndexes(); err != nil {
+			return fmt.Errorf("segment: delete: %w", err)
+		}
 	}
 	var err error
 	for _, p := range s.paths() {

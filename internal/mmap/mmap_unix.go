@@ -38,3 +38,13 @@ func WillNeed(b []byte) {
 		_ = unix.Madvise(b, unix.MADV_WILLNEED)
 	}
 }
+
+// Random advises the kernel that b is read at random (madvise
+// MADV_RANDOM): a fault reads only the page it needs, no readahead window.
+// Indexes are binary searched, so readahead only zero-fills or reads pages
+// nobody looks at.
+func Random(b []byte) {
+	if len(b) > 0 {
+		_ = unix.Madvise(b, unix.MADV_RANDOM)
+	}
+}
