@@ -74,6 +74,7 @@ func (b *Broker) createTopic(name string, cfg *TopicConfig) (*openTopic, error) 
 	}
 	t := &openTopic{meta: m, parts: parts}
 	b.publishTopicLocked(name, t)
+	b.partitionsChanged(name)
 	return t, nil
 }
 
@@ -125,6 +126,7 @@ func (b *Broker) DeleteTopic(name string) error {
 	if m == nil {
 		return err // not deleted
 	}
+	b.partitionsChanged(name)
 	// The checkpoint files must forget the topic before its name can be
 	// used again (freshCheckpointLocked retries).
 	if cerr := b.writeCheckpointsLocked(); cerr != nil {
@@ -268,6 +270,7 @@ func (b *Broker) CreatePartitions(name string, total int32) error {
 	parts := make([]*partition.Partition, 0, total)
 	parts = append(append(parts, t.parts...), added...)
 	b.publishTopicLocked(name, &openTopic{meta: m, parts: parts})
+	b.partitionsChanged(name)
 	return nil
 }
 

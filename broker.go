@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/samsalog/samsa/group"
 	"github.com/samsalog/samsa/internal/flock"
 	"github.com/samsalog/samsa/internal/fs"
 	"github.com/samsalog/samsa/log"
@@ -54,6 +55,9 @@ type Broker struct {
 
 	flush flusher
 	stats brokerCounters
+
+	// coord is the group coordinator (group.go), set by Open.
+	coord *group.Coordinator
 }
 
 // openTopic is a topic with its open partitions. Immutable once published.
@@ -120,6 +124,11 @@ func Open(dir string, cfg *Config) (*Broker, error) {
 	empty := map[string]*openTopic{}
 	b.topics.Store(&empty)
 	if err := b.open(); err != nil {
+		_ = lock.Release()
+		return nil, err
+	}
+	if err := b.openCoordinator(); err != nil {
+		_ = b.closePartitions(allPartitions(b.topicMap()))
 		_ = lock.Release()
 		return nil, err
 	}
@@ -376,6 +385,8 @@ func (b *Broker) Close() error {
 
 func (b *Broker) close() error {
 	b.closed.Store(true)
+	// The coordinator first: no commit starts on a closing partition.
+	_ = b.coord.Close()
 	close(b.stop)
 	b.wg.Wait() // the background goroutines never hold adminMu while Close waits
 

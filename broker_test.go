@@ -55,7 +55,8 @@ func TestBrokerLifecycleAndRestart(t *testing.T) {
 	require.FileExists(t, filepath.Join(dir, cleanShutdownFileName))
 	data, err := os.ReadFile(filepath.Join(dir, recoveryPointFileName))
 	require.NoError(t, err)
-	require.Equal(t, "0\n4\naudit 0 0\norders 0 50\norders 1 50\norders 2 50\n", string(data))
+	// The internal offsets topic (one partition by default) is there too.
+	require.Equal(t, "0\n5\n__consumer_offsets 0 0\naudit 0 0\norders 0 50\norders 1 50\norders 2 50\n", string(data))
 
 	// Restart: topics, configs and offsets survive; nothing is scanned.
 	b = openBroker(t, dir, nil)

@@ -27,6 +27,15 @@ type Config struct {
 	// zero. Default 1.
 	DefaultPartitions int32
 
+	// OffsetsTopicPartitions is offsets.topic.num.partitions: the
+	// partition count of the internal topic __consumer_offsets, created
+	// at the first Open. Kafka's default is 50, to spread groups over a
+	// cluster; one process gains nothing from many, and each partition
+	// costs open files, so the default here is 1. Once the topic exists
+	// its count is kept (groups are mapped to partitions by it) and this
+	// field is ignored. Default 1.
+	OffsetsTopicPartitions int32
+
 	// Topic holds the broker-wide defaults of the topic configs, Kafka's
 	// broker properties log.segment.bytes, log.roll.ms,
 	// log.index.size.max.bytes, log.index.interval.bytes,
@@ -75,6 +84,7 @@ type Config struct {
 // Broker-level defaults that are not topic configs.
 const (
 	defaultPartitions             = 1
+	defaultOffsetsTopicPartitions = 1
 	defaultFlushInterval          = 5 * time.Millisecond
 	defaultRetentionCheckInterval = 5 * time.Minute
 	defaultCheckpointInterval     = 60 * time.Second
@@ -91,6 +101,10 @@ func (c *Config) Validate() error {
 	if c.DefaultPartitions < 0 {
 		errs = append(errs, &configError{field: "Config.DefaultPartitions", property: "num.partitions",
 			reason: fmt.Sprintf("must be at least 1 (0: the default, 1), got %d", c.DefaultPartitions), partitions: true})
+	}
+	if c.OffsetsTopicPartitions < 0 {
+		errs = append(errs, &configError{field: "Config.OffsetsTopicPartitions", property: "offsets.topic.num.partitions",
+			reason: fmt.Sprintf("must be at least 1 (0: the default, 1), got %d", c.OffsetsTopicPartitions), partitions: true})
 	}
 	if c.Topic.Partitions != 0 {
 		errs = append(errs, &configError{field: "Config.Topic.Partitions",
@@ -122,6 +136,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if out.DefaultPartitions == 0 {
 		out.DefaultPartitions = defaultPartitions
+	}
+	if out.OffsetsTopicPartitions == 0 {
+		out.OffsetsTopicPartitions = defaultOffsetsTopicPartitions
 	}
 	if out.FlushInterval == 0 {
 		out.FlushInterval = defaultFlushInterval

@@ -1,8 +1,3 @@
-// Package group is consumer-group coordination: the partition assignors
-// (Range, RoundRobin, Sticky, CooperativeSticky) that split a group's
-// subscribed partitions among its members, behind the Assignor interface
-// that users can implement; see group/assignortest for the conformance
-// checker that any Assignor should pass.
 package group
 
 import (

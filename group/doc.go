@@ -1,0 +1,60 @@
+// Package group is consumer-group coordination: the Coordinator that keeps
+// groups' membership, generations, rebalances and committed offsets, and
+// the partition assignors (Range, RoundRobin, Sticky, CooperativeSticky)
+// behind the Assignor interface users can implement (group/assignortest
+// checks an implementation).
+//
+// # Basics
+//
+// The coordinator speaks Kafka's classic group protocol, in-process. A
+// consumer calls Join; the call blocks until the group's rebalance
+// completes and returns the member's ID, the generation and its
+// assignment. Kafka's JoinGroup and SyncGroup are one call: the
+// coordinator runs the leader's Assignor itself, for the protocol the
+// members voted for. The consumer then calls Heartbeat (from its own
+// goroutine, not the user's) within its session timeout, Commit with its
+// generation, and Join again when Heartbeat returns ErrRebalanceInProgress
+// or its RebalanceNotify channel closes; Leave when it closes or misses
+// max.poll.interval.ms.
+//
+// A rebalance starts when a member joins, leaves, misses its session
+// timeout or rejoins with another subscription, and when the partition
+// count of a subscribed topic changes (PartitionsChanged). It waits for
+// every known member to rejoin, up to the largest rebalance timeout of the
+// members (then the dynamic members that did not are removed), and for a
+// group that was empty, InitialRebalanceDelay more per new member. A
+// static member (JoinRequest.InstanceID) that restarts within its session
+// timeout with the same subscription gets its assignment back at once, in
+// the same generation; the member ID it had is fenced (ErrFencedInstance).
+//
+// Under a cooperative protocol (CooperativeSticky), a round never gives a
+// member a partition another member still owns: the owner gets an
+// assignment without it, revokes it, and the coordinator starts the
+// follow-up rebalance at once, in which the partition reaches its new
+// owner. Partitions that do not move stay assigned throughout.
+//
+// # Committed offsets
+//
+// A commit is validated (member, generation, and each partition in the
+// member's assignment: ErrNotAssigned otherwise), appended to the
+// group's partition of the internal topic __consumer_offsets as one
+// record batch, synced, and only then applied and acknowledged. A
+// rejected commit writes nothing. Records are byte for byte Kafka's
+// (offset commit key v1, value v3), so Kafka tools read them.
+// NewCoordinator replays every record of the offsets partitions; the
+// in-memory map is the source of truth afterwards.
+//
+// # Caveats
+//
+//   - The offsets topic is not compacted yet: replay at startup reads every
+//     commit ever made (about 100 bytes each), so startup time grows with
+//     the number of commits, not groups.
+//   - Membership is not persisted (Kafka writes group metadata records;
+//     we do not): after a restart every group is Empty at generation 0,
+//     with its committed offsets. Consumers are in the same process, so
+//     they restart with the broker anyway.
+//   - Offsets do not expire (offsets.retention.minutes is not applied).
+//   - The leader's Assignor runs inside the coordinator, with the
+//     coordinator's group lock held; it must not call back into the
+//     Coordinator.
+package group
