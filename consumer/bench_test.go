@@ -1,0 +1,161 @@
+package consumer
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	samsa "github.com/samsalog/samsa"
+	"github.com/samsalog/samsa/record"
+)
+
+// preproduce appends n records of size bytes to topic/0 in batches of
+// batch records, then syncs once.
+func preproduce(b testing.TB, br *samsa.Broker, topic string, n, size, batch int) {
+	part, err := br.Partition(topic, 0)
+	require.NoError(b, err)
+	var enc record.Encoder
+	recs := make([]record.Record, batch)
+	val := make([]byte, size)
+	for i := range recs {
+		recs[i] = record.Record{Value: val, Timestamp: time.UnixMilli(1_700_000_000_000)}
+	}
+	var buf []byte
+	for i := 0; i < n; i += batch {
+		buf, err = enc.AppendBatch(buf[:0], recs[:min(batch, n-i)], record.BatchOptions{})
+		require.NoError(b, err)
+		_, err = part.Append(buf)
+		require.NoError(b, err)
+	}
+	require.NoError(b, part.Sync(context.Background()))
+}
+
+// BenchmarkPoll reads 1M records of 100 B sequentially, once through the
+// consumer's Poll (decode + copy out of the mapping) and once at the log
+// level (partition.Fetch + record.Decoder, no copy) as the baseline of the
+// same run. One op = the whole 1M records.
+func BenchmarkPoll(b *testing.B) {
+	const n, size, batch = 1_000_000, 100, 100
+	br := openBroker(b, "t", 1)
+	preproduce(b, br, "t", n, size, batch)
+	part, err := br.Partition("t", 0)
+	require.NoError(b, err)
+
+	b.Run(fmt.Sprintf("level=log/size=%dB/batch=%d", size, batch), func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(n * size)
+		var dec record.Decoder
+		var recs []record.Record
+		for b.Loop() {
+			off, got := int64(0), 0
+			for got < n {
+				res, err := part.Fetch(context.Background(), off, 1, DefaultMaxPartitionBytes, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				data := res.View.Data
+				for len(data) > 0 {
+					var h record.BatchHeader
+					h, recs, err = dec.Decode(data, recs[:0])
+					if err != nil {
+						b.Fatal(err)
+					}
+					got += len(recs)
+					off = h.NextOffset()
+					data = data[h.Size():]
+				}
+				res.View.Release()
+			}
+		}
+		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	})
+
+	b.Run(fmt.Sprintf("level=consumer/size=%dB/batch=%d", size, batch), func(b *testing.B) {
+		c, err := New(br, &Config{AutoOffsetReset: OffsetResetEarliest})
+		require.NoError(b, err)
+		defer c.Close()
+		require.NoError(b, c.Assign([]TopicPartition{{"t", 0}}))
+		b.ReportAllocs()
+		b.SetBytes(n * size)
+		ctx := context.Background()
+		for b.Loop() {
+			require.NoError(b, c.Seek(TopicPartition{"t", 0}, 0))
+			for got := 0; got < n; {
+				recs, err := c.Poll(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				got += len(recs)
+			}
+		}
+		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	})
+}
+
+// BenchmarkEndToEndLatency measures the time from a producer's Append of
+// one record to a consumer's waiting Poll returning it: with the default
+// durability (records visible once synced: the producer's WaitSynced puts
+// one fdatasync on the path) and on a topic with UnsafeExposeUnsynced.
+func BenchmarkEndToEndLatency(b *testing.B) {
+	for _, unsafe := range []bool{false, true} {
+		name := "durability=synced"
+		if unsafe {
+			name = "durability=unsynced"
+		}
+		b.Run(name, func(b *testing.B) {
+			br := openBroker(b, "", 0)
+			require.NoError(b, br.CreateTopic("lat", &samsa.TopicConfig{UnsafeExposeUnsynced: unsafe}))
+			part, err := br.Partition("lat", 0)
+			require.NoError(b, err)
+			c, err := New(br, nil)
+			require.NoError(b, err)
+			defer c.Close()
+			require.NoError(b, c.Assign([]TopicPartition{{"lat", 0}}))
+			_, err = c.Position(TopicPartition{"lat", 0})
+			require.NoError(b, err)
+
+			lat := make(chan time.Duration, 1)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for {
+					recs, err := c.Poll(ctx)
+					if err != nil {
+						return
+					}
+					now := time.Now()
+					for _, r := range recs {
+						sent := time.Unix(0, int64(binary.BigEndian.Uint64(r.Value)))
+						lat <- now.Sub(sent)
+					}
+				}
+			}()
+			var enc record.Encoder
+			val := make([]byte, 100)
+			var buf []byte
+			var samples []time.Duration
+			for b.Loop() {
+				binary.BigEndian.PutUint64(val, uint64(time.Now().UnixNano()))
+				buf, err = enc.AppendBatch(buf[:0], []record.Record{{Value: val}}, record.BatchOptions{})
+				require.NoError(b, err)
+				res, err := part.Append(buf)
+				require.NoError(b, err)
+				if !unsafe {
+					require.NoError(b, part.WaitSynced(ctx, res.LastOffset))
+				}
+				samples = append(samples, <-lat)
+			}
+			cancel()
+			<-done
+			slices.Sort(samples)
+			b.ReportMetric(float64(samples[len(samples)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(samples[len(samples)*99/100].Microseconds()), "p99-µs")
+		})
+	}
+}
