@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"sync"
+
 	"time"
 
 	"github.com/samsalog/samsa/partition"
@@ -496,10 +496,8 @@ func (s *partState) settle() {
 // deadline passes (if set), Fetch.MaxWait passes (so that auto-commit and
 // group upkeep run between rounds), or ctx ends.
 //
-// Temporary: partition has no wait over several partitions yet (see
-// plan/API.md "consumer needs"), so each fetchable partition gets a
-// goroutine blocked in Fetch for the length of the wait; they end before
-// wait returns.
+// It registers one channel with every fetchable partition
+// (partition.Notify): no goroutine per partition, no polling.
 func (c *Consumer) wait(ctx context.Context, deadline time.Time) error {
 	d := c.cfg.Fetch.MaxWait
 	if !deadline.IsZero() {
@@ -525,22 +523,23 @@ func (c *Consumer) wait(ctx context.Context, deadline time.Time) error {
 	}
 	c.mu.Unlock()
 
-	wctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
+	// One channel for every partition: each registers c.wake with
+	// partition.Notify, so a wait costs no goroutine per partition. The
+	// conditions are re-checked after registering, because events before it
+	// are not replayed.
+	stops := make([]func(), 0, len(ws))
+	defer func() {
+		for _, stop := range stops {
+			stop()
+		}
+	}()
 	for _, w := range ws {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res, err := w.p.Fetch(wctx, w.pos, 1, 1, d)
-			empty := len(res.View.Data) == 0
-			res.View.Release()
-			if err == nil && empty {
-				return // maxWait passed: the timer below fires too
-			}
-			if wctx.Err() == nil {
-				c.signal()
-			}
-		}()
+		stops = append(stops, w.p.Notify(c.wake))
+	}
+	for _, w := range ws {
+		if w.p.HighWatermark() > w.pos || w.p.LogStartOffset() > w.pos {
+			return nil
+		}
 	}
 	t := time.NewTimer(d)
 	var err error
@@ -551,7 +550,5 @@ func (c *Consumer) wait(ctx context.Context, deadline time.Time) error {
 	case <-t.C:
 	}
 	t.Stop()
-	cancel()
-	wg.Wait()
 	return err
 }

@@ -73,6 +73,9 @@ type Partition struct {
 	// nothing when its high watermark moves.
 	waitMu sync.Mutex
 	wake   chan struct{}
+	// notify are the channels registered with Notify, sent to (without
+	// blocking) at every broadcast. Guarded by waitMu.
+	notify []chan<- struct{}
 }
 
 // Open opens the partition whose log lives in dir (the owner names it,

@@ -61,7 +61,47 @@ func (p *Partition) broadcast() {
 		close(p.wake)
 		p.wake = nil
 	}
+	for _, ch := range p.notify {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
 	p.waitMu.Unlock()
+}
+
+// Notify registers ch to receive a value, without blocking, whenever the
+// high watermark advances, the log start offset moves, or the partition
+// closes: the events that can end a Fetch's wait. It lets one goroutine
+// wait on many partitions at once (a consumer's Poll) with one channel, no
+// goroutine per partition and no polling: give ch a buffer of one, call
+// Notify on every partition, then re-check each partition's condition
+// (HighWatermark, LogStartOffset) before receiving from ch, since events
+// before the registration are not replayed. A send that finds ch full is
+// dropped, which loses nothing: ch is already due to wake its reader.
+//
+// stop unregisters ch; call it once the wait is over. Registering the same
+// channel twice needs two stops. Safe for concurrent use.
+func (p *Partition) Notify(ch chan<- struct{}) (stop func()) {
+	p.waitMu.Lock()
+	p.notify = append(p.notify, ch)
+	p.waitMu.Unlock()
+	return func() {
+		p.waitMu.Lock()
+		for i, c := range p.notify {
+			if c == ch {
+				last := len(p.notify) - 1
+				p.notify[i] = p.notify[last]
+				p.notify[last] = nil
+				p.notify = p.notify[:last]
+				break
+			}
+		}
+		if len(p.notify) == 0 {
+			p.notify = nil
+		}
+		p.waitMu.Unlock()
+	}
 }
 
 // subscribe returns the channel closed at the next advance of the high
