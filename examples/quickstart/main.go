@@ -1,31 +1,39 @@
-// Command quickstart opens a broker on a data directory, creates a topic
-// of a few partitions, appends a few thousand records to them through the
-// partition API, waits until they are synced, closes and reopens the
-// broker, and fetches every record back, checking each one. It is the
-// README's first command:
+// Command quickstart is samsa in one page: it opens a broker on a data
+// directory, creates a topic, produces a few thousand keyed records with an
+// idempotent acks=all producer, closes and reopens the broker, and consumes
+// every new record back in a consumer group, checking per-key order and
+// committing its offsets. It is the README's first command:
 //
 //	go run ./examples/quickstart [-dir DIR] [-records N] [-partitions P]
 //
 // Without -dir the data goes to a temporary directory that is removed at
-// the end; with -dir it stays there for `ls` and for Kafka's own
-// kafka-dump-log tool to read, and a second run appends to it.
+// the end; with -dir it stays there (for `ls`, or for Kafka's own
+// kafka-dump-log to read), and a second run appends to it and consumes
+// from the offsets the first run committed.
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/samsalog/samsa"
+	"github.com/samsalog/samsa/consumer"
+	"github.com/samsalog/samsa/producer"
 	"github.com/samsalog/samsa/record"
 )
 
-const topic = "quickstart"
+const (
+	topic = "quickstart"
+	users = 10 // distinct keys
+)
 
 func main() {
 	dir := flag.String("dir", "", "data directory to keep (default: a temporary directory, removed at the end)")
@@ -51,147 +59,124 @@ func run(dir string, n int, partitions int32, out io.Writer) error {
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 
-	b, err := samsa.Open(dir, nil) // nil: Kafka's defaults
+	wrote, err := produce(ctx, dir, n, partitions, out)
 	if err != nil {
 		return err
 	}
+	// consume reopens the directory: after a clean Close nothing is
+	// scanned, and topics, offsets and committed group offsets survive.
+	return consume(ctx, dir, n, wrote, out)
+}
+
+// produce writes n records "user-K" -> "event I" through an idempotent
+// acks=all producer and returns how long it took until every record was
+// acknowledged (synced to disk).
+func produce(ctx context.Context, dir string, n int, partitions int32, out io.Writer) (time.Duration, error) {
+	b, err := samsa.Open(dir, nil) // nil: Kafka's defaults
+	if err != nil {
+		return 0, err
+	}
+	defer b.Close()
 	// Small segments so that the example shows several of them.
 	err = b.CreateTopic(topic, &samsa.TopicConfig{Partitions: partitions, SegmentBytes: 16 << 10})
 	switch {
 	case errors.Is(err, samsa.ErrTopicExists):
 		fmt.Fprintf(out, "topic %q exists: appending to it\n", topic)
 	case err != nil:
-		b.Close()
-		return err
+		return 0, err
 	}
-	d, err := b.DescribeTopic(topic)
+
+	p, err := producer.New(b, nil) // acks=all, idempotent, murmur2 on keys: as Kafka 3+
 	if err != nil {
-		b.Close()
-		return err
+		return 0, err
 	}
-	partitions = d.Partitions
-	start := make([]int64, partitions) // where this run's records begin
-	for i, pd := range d.PartitionDetails {
-		start[i] = pd.LogEndOffset
-	}
-
-	// Write: records i go to partition i % partitions, in batches of up to
-	// 100 records, each encoded once and appended with one write. The
-	// producer package will do this for you; here it is by hand.
-	var (
-		enc   record.Encoder
-		buf   []byte
-		begin = time.Now()
-		t0    = begin.Add(-time.Hour)
-		last  = make([]int64, partitions)
-	)
-	for p := range partitions {
-		part, err := b.Partition(topic, p)
-		if err != nil {
-			b.Close()
-			return err
+	var failed atomic.Int64
+	begin := time.Now()
+	for i := range n {
+		r := &record.Record{
+			Topic: topic,
+			Key:   fmt.Appendf(nil, "user-%d", i%users),
+			Value: fmt.Appendf(nil, "event %d", i),
 		}
-		recs := make([]record.Record, 0, 100)
-		for i := int(p); i < n; {
-			recs = recs[:0]
-			for ; i < n && len(recs) < cap(recs); i += int(partitions) {
-				recs = append(recs, record.Record{
-					Key:       fmt.Appendf(nil, "user-%d", i%10),
-					Value:     fmt.Appendf(nil, "event %d", i),
-					Timestamp: t0.Add(time.Duration(i) * time.Second),
-				})
-			}
-			buf, err = enc.AppendBatch(buf[:0], recs, record.BatchOptions{LeaderEpoch: record.NoLeaderEpoch})
+		p.Produce(ctx, r, func(r *record.Record, err error) {
 			if err != nil {
-				b.Close()
-				return err
+				failed.Add(1)
+				fmt.Fprintf(out, "produce %s: %v\n", r.Value, err)
 			}
-			res, err := part.Append(buf)
-			if err != nil {
-				b.Close()
-				return err
-			}
-			last[p] = res.LastOffset
-		}
-		// acks=all: wait until the records are synced (group commit with
-		// the broker's background flusher).
-		if err := part.WaitSynced(ctx, last[p]); err != nil {
-			b.Close()
-			return err
-		}
+		})
 	}
-	wrote := time.Since(begin)
-	if err := b.Close(); err != nil {
-		return err
+	// Close delivers what is buffered and waits for every callback.
+	if err := p.Close(); err != nil {
+		return 0, err
 	}
+	if f := failed.Load(); f > 0 {
+		return 0, fmt.Errorf("%d records failed", f)
+	}
+	return time.Since(begin), b.Close()
+}
 
-	// Reopen: after a clean Close nothing is scanned; topics and offsets
-	// survive.
-	b, err = samsa.Open(dir, nil)
+// consume reads the n records produce wrote, in a consumer group, checking
+// that each key's events come in the order they were produced.
+func consume(ctx context.Context, dir string, n int, wrote time.Duration, out io.Writer) error {
+	b, err := samsa.Open(dir, nil)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-
-	// Read this run's records back, partition by partition, and check
-	// each one.
-	begin = time.Now()
-	var (
-		dec  record.Decoder
-		recs []record.Record
-		seen int
-	)
-	for p := range partitions {
-		part, err := b.Partition(topic, p)
-		if err != nil {
-			return err
-		}
-		want := int(p)
-		for offset := start[p]; offset < part.HighWatermark(); {
-			res, err := part.Fetch(ctx, offset, 1, 1<<20, 0)
-			if err != nil {
-				return err
-			}
-			data := res.View.Data
-			for len(data) > 0 {
-				var h record.BatchHeader
-				if h, err = record.ParseBatchHeader(data); err == nil {
-					_, recs, err = dec.Decode(data[:h.Size()], recs[:0])
-				}
-				if err != nil {
-					res.View.Release()
-					return err
-				}
-				for _, r := range recs {
-					if r.Offset < offset {
-						continue // a fetch starts at the batch holding offset
-					}
-					if w := fmt.Appendf(nil, "event %d", want); !bytes.Equal(r.Value, w) {
-						res.View.Release()
-						return fmt.Errorf("partition %d offset %d holds %q, want %q", p, r.Offset, r.Value, w)
-					}
-					want += int(partitions)
-					seen++
-				}
-				offset = h.NextOffset()
-				data = data[h.Size():]
-			}
-			res.View.Release()
-		}
-	}
-	read := time.Since(begin)
-	if seen != n {
-		return fmt.Errorf("read %d records back, wrote %d", seen, n)
-	}
-
-	d, err = b.DescribeTopic(topic)
+	c, err := consumer.New(b, &consumer.Config{
+		Group:           "quickstart",
+		Topics:          []string{topic},
+		AutoOffsetReset: consumer.OffsetResetEarliest, // a new group starts at the beginning
+	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "wrote %d records to %d partitions in %v (synced), read them back in %v\n",
-		n, partitions, wrote.Round(time.Microsecond), read.Round(time.Microsecond))
+	begin := time.Now()
+	last := map[string]int{} // key -> last event number seen
+	got := make([]bool, n)   // event numbers seen: each of this run's once
+	seen := 0
+	for r, err := range c.Records(ctx) {
+		if err != nil {
+			c.Close()
+			return err
+		}
+		i, err := strconv.Atoi(strings.TrimPrefix(string(r.Value), "event "))
+		if err != nil {
+			c.Close()
+			return fmt.Errorf("%s-%d offset %d: unexpected value %q", r.Topic, r.Partition, r.Offset, r.Value)
+		}
+		if i >= n || got[i] {
+			c.Close() // an older run's record, or one seen twice: the committed offsets were not honoured
+			return fmt.Errorf("%s-%d offset %d: %q is not a new record of this run", r.Topic, r.Partition, r.Offset, r.Value)
+		}
+		got[i] = true
+		if prev, ok := last[string(r.Key)]; ok && i <= prev {
+			c.Close()
+			return fmt.Errorf("key %s: event %d after event %d", r.Key, i, prev)
+		}
+		last[string(r.Key)] = i
+		if seen++; seen == n {
+			break
+		}
+	}
+	read := time.Since(begin)
+	if err := c.Commit(ctx); err != nil { // the next run starts after these
+		c.Close()
+		return err
+	}
+	if err := c.Close(); err != nil {
+		return err
+	}
+
+	d, err := b.DescribeTopic(topic)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "produced %d records to %d partitions in %v (acks=all: synced), consumed them in %v\n",
+		n, d.Partitions, wrote.Round(time.Microsecond), read.Round(time.Microsecond))
 	for _, pd := range d.PartitionDetails {
 		fmt.Fprintf(out, "%s-%d: offsets %d..%d, %d segments, %d bytes\n",
 			topic, pd.Partition, pd.LogStartOffset, pd.LogEndOffset-1, pd.Segments, pd.SizeBytes)
