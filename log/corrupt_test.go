@@ -443,53 +443,31 @@ func TestCrashBitFlips(t *testing.T) {
 		flipBit(t, path, pos, bit)
 		data, err := os.ReadFile(path)
 		require.NoError(t, err)
-		newBase := int64(binary.BigEndian.Uint64(data[b.pos:]))
-		raised := f < 8 && newBase > b.base
 
 		// Where a scan of this file must stop, -1 if it need not.
 		detectAt := int64(-1)
 		switch {
 		case f >= 16 || (f >= 8 && f < 12):
 			detectAt = b.pos // magic, length or CRC-covered bytes
-		case f < 8 && (newBase < b.base || newBase-bs[0].base > 1<<31-1):
-			detectAt = b.pos // below its predecessor, or too far from the segment's base
-		case f < 8 && k+1 < len(bs):
-			detectAt = bs[k+1].pos // the next batch is now below it
-		case f < 8 && !active:
-			detectAt = sizes[fi] // overlaps the next segment
+		case f < 8:
+			// Batches are contiguous (no gaps before compaction): a
+			// changed baseOffset no longer follows its predecessor (or
+			// the segment's base offset).
+			detectAt = b.pos
 		}
 
 		l, err := Open(work, cfg)
 		switch {
 		case err != nil:
 			outcomes["Open: ErrCorrupt"]++
-			named := path
-			var ce *CorruptError
-			if errors.As(err, &ce) && k == len(bs)-1 && fi+1 < len(files) &&
-				ce.File == filepath.Join(work, filepath.Base(files[fi+1])) && ce.Position == 0 {
-				// F3: a sealed segment whose last batch now ends at a
-				// higher offset (a raised baseOffset or lastOffsetDelta)
-				// is not scanned, and the scan of the next segment blames
-				// its first batch.
-				require.False(t, *crashFindings, "known finding F3: %s: %v", what, err)
-				outcomes["Open: ErrCorrupt naming the next segment (known finding F3)"]++
-				named = ce.File
-			}
-			requireTypedCorrupt(t, err, named, what)
+			requireTypedCorrupt(t, err, path, what)
 			after, rerr := os.ReadFile(path)
 			require.NoError(t, rerr)
 			require.Equal(t, data, after, "%s: the file was changed", what)
-			if scanned && detectAt >= 0 && named == path {
+			if scanned && detectAt >= 0 {
+				var ce *CorruptError
 				require.True(t, errors.As(err, &ce), what)
-				if !active && f >= 8 && f < 12 && ce.Position > detectAt && ce.Position <= sizes[fi] {
-					// F4: Open's header walk over a sealed segment, before
-					// any scan, stops after a batch whose length was
-					// changed and reports where it stopped.
-					require.False(t, *crashFindings, "known finding F4: %s: %v", what, err)
-					outcomes["Open: ErrCorrupt past the damaged batch (known finding F4)"]++
-				} else {
-					require.Equal(t, detectAt, ce.Position, "%s: %v", what, err)
-				}
+				require.Equal(t, detectAt, ce.Position, "%s: %v", what, err)
 			}
 			continue
 		case scanned && detectAt >= 0 && !(mode == "no checkpoint" && active && detectAt < sizes[fi]):
@@ -503,15 +481,7 @@ func TestCrashBitFlips(t *testing.T) {
 			require.Zero(t, st.TruncatedBytes, what)
 		}
 		good, errs, garbage := chk.readNoGarbage(t, l, path)
-		if garbage != nil {
-			if reason := knownFinding(f, raised, k == len(bs)-1, active, scanned); reason != "" && !*crashFindings {
-				outcomes["garbage read: known finding "+reason]++
-				t.Logf("%s: known finding %s: %v", what, reason, garbage)
-				require.NoError(t, l.Close())
-				continue
-			}
-			require.NoError(t, garbage, what)
-		}
+		require.NoError(t, garbage, what)
 		switch {
 		case errs > 0:
 			outcomes["reads: typed errors"]++
@@ -526,30 +496,6 @@ func TestCrashBitFlips(t *testing.T) {
 		require.NoError(t, l.Close(), what)
 	}
 	t.Logf("%d flips: %v", flips, outcomes)
-}
-
-// knownFinding tells whether garbage read after a flip is a known bug,
-// reported in plan/API.md under "crash-test findings", and which. f is the
-// flipped byte's position in its batch, raised whether a flipped baseOffset
-// went up, last whether the batch is the last of its segment.
-func knownFinding(f int64, raised, last, active, scanned bool) string {
-	switch {
-	case f >= 8:
-		return ""
-	case !scanned:
-		// F2: reads (and Open's header walk) do not check a batch's base
-		// offset against its neighbours, so in a segment that Open did
-		// not scan a flipped baseOffset serves records under offsets
-		// they were not written at.
-		return "F2"
-	case raised && last && active:
-		// F1: the recovery scan allows gaps between batches, so a raised
-		// baseOffset in the last batch of the active segment is accepted:
-		// the log end offset jumps and the batch's records are served
-		// under offsets they were not written at.
-		return "F1"
-	}
-	return ""
 }
 
 // damageIndex applies a named damage to the index file at path (entries of
@@ -707,14 +653,6 @@ func TestCrashIndexDamage(t *testing.T) {
 					}
 					what := fmt.Sprintf("%s: %s %s %s", st.name, target, suffix, how)
 					t.Run(what, func(t *testing.T) {
-						scanned := target == "active" && st.cp == nil && st.src == crashed ||
-							target == "active" && st.cp != nil
-						if !scanned && (strings.Contains(how, " one ") || how == "positions shifted") {
-							// F5: only the last entry of an index is
-							// checked against the .log, and reads trust
-							// the others.
-							skipKnownFinding(t, "F5")
-						}
 						resetDir(t, work, st.src, "")
 						damageIndex(t, rng, filepath.Join(work, seg+suffix), filepath.Join(work, other+suffix), entry, how)
 						if st.cp != nil {
@@ -794,7 +732,6 @@ func findingLog(t *testing.T, dir string) ([]string, int64) {
 // Without compaction a log has no gaps; expected: ErrCorrupt at the batch
 // (below the recovery point), or a cut (past it).
 func TestCrashFindingF1(t *testing.T) {
-	skipKnownFinding(t, "F1")
 	dir := t.TempDir()
 	files, end := findingLog(t, dir)
 	path := files[len(files)-1]
@@ -821,7 +758,6 @@ func TestCrashFindingF1(t *testing.T) {
 // written at, and a reader asking for the batch's real offsets skips them.
 // Expected: the Read fails with ErrCorrupt naming the file and position.
 func TestCrashFindingF2(t *testing.T) {
-	skipKnownFinding(t, "F2")
 	dir := t.TempDir()
 	files, _ := findingLog(t, dir)
 	bs := crashBatches(t, files[0])
@@ -849,7 +785,6 @@ func TestCrashFindingF2(t *testing.T) {
 // file, at byte 0, instead of the damaged one. Expected: the damaged file
 // (checkOffsets' overlap error does name it, but the scan runs first).
 func TestCrashFindingF3(t *testing.T) {
-	skipKnownFinding(t, "F3")
 	dir := t.TempDir()
 	files, end := findingLog(t, dir)
 	damaged := files[len(files)-2]
@@ -873,7 +808,6 @@ func TestCrashFindingF3(t *testing.T) {
 // checkpoint). Expected: the position of the damaged batch (a validating
 // scan of the segment would find it).
 func TestCrashFindingF4(t *testing.T) {
-	skipKnownFinding(t, "F4")
 	dir := t.TempDir()
 	files, _ := findingLog(t, dir)
 	bs := crashBatches(t, files[0])
@@ -896,4 +830,33 @@ func TestCrashFindingF4(t *testing.T) {
 	require.ErrorAs(t, err, &ce)
 	require.Equal(t, files[0], ce.File)
 	require.Equal(t, last.pos, ce.Position, "%v", err)
+}
+
+// TestCrashOverlapLocatesDamage: a sealed segment that recovery does not
+// scan and whose last batch ends past the next segment's base (here a
+// raised lastOffsetDelta, which Open's header walk does not check: the CRC
+// covers it) is reported at the damaged batch, found by a validating scan
+// of that segment, in an unclean and in a clean open; not at the next
+// segment's first batch.
+func TestCrashOverlapLocatesDamage(t *testing.T) {
+	for _, clean := range []bool{false, true} {
+		dir := t.TempDir()
+		files, end := findingLog(t, dir)
+		damaged := files[len(files)-2]
+		bs := crashBatches(t, damaged)
+		last := bs[len(bs)-1]
+		flipBit(t, damaged, last.pos+23+1, 0) // lastOffsetDelta + 1<<16
+		if !clean {
+			setCheckpoint(t, dir, &Checkpoint{RecoveryPoint: end})
+		}
+		l, err := Open(dir, corruptConfig())
+		if err == nil {
+			l.Close()
+		}
+		var ce *CorruptError
+		require.ErrorAs(t, err, &ce, "clean %v", clean)
+		require.Equal(t, damaged, ce.File, "clean %v: %v", clean, err)
+		require.Equal(t, last.pos, ce.Position, "clean %v: %v", clean, err)
+		require.ErrorIs(t, err, record.ErrCRC)
+	}
 }

@@ -43,7 +43,10 @@ func crashCount(name string, n, short int) int {
 }
 
 // skipKnownFinding skips a test or case that fails because of a known
-// finding, unless -crash.findings.
+// finding, unless -crash.findings. No finding is open at the moment (F1-F5
+// are fixed); kept for the next ones.
+//
+//lint:ignore U1000 kept for the next findings (see above)
 func skipKnownFinding(t *testing.T, finding string) {
 	t.Helper()
 	if !*crashFindings {

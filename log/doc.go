@@ -72,20 +72,25 @@
 //  5. openSegments: open each segment without scanning its data (the
 //     indexes give its end; a missing or insane index is rebuilt); the last
 //     one is the active segment. A sealed segment whose tail does not parse
-//     is ErrCorrupt.
+//     or whose offsets do not follow each other is ErrCorrupt, at the first
+//     bad batch.
 //  6. recoverSegments: skipped after a clean shutdown (the checkpoint says
 //     clean, its recovery point is the end of the log, and the active
 //     file holds nothing past its last batch), so that opening scans no
 //     data. Otherwise every segment from the one holding the recovery point
 //     onwards is validated batch by batch (length, magic, CRC-32C,
-//     increasing offsets) and its indexes rebuilt. Invalid bytes in the
+//     contiguous offsets: no gaps before compaction) and its indexes
+//     rebuilt. A segment whose predecessor ends past its base offset is not
+//     scanned: the predecessor is reported (see step 7). Invalid bytes in the
 //     active (last) segment at or past the recovery point are a torn tail
 //     and cut; invalid bytes anywhere else (below the recovery point, or in
 //     a sealed segment, which was synced in full before its successor
 //     existed) are ErrCorrupt naming the file and the byte position, never
 //     cut.
-//  7. checkOffsets: segments must not overlap, and the log must not end
-//     below the recovery point (ErrCorrupt: synced data is missing).
+//  7. checkOffsets: segments must not overlap (ErrCorrupt naming the first
+//     of the two, at its damaged batch found by a validating scan when
+//     recovery did not scan it), and the log must not end below the
+//     recovery point (ErrCorrupt: synced data is missing).
 //  8. ensureActiveSegment: an empty directory gets a first segment at the
 //     log start offset.
 //  9. syncRecovered: after a scan, sync the active segment, so that

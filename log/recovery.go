@@ -257,6 +257,12 @@ func (r *recovery) recoverSegments() error {
 	}
 	for i := first; i < len(r.segs); i++ {
 		s := r.segs[i]
+		if i > 0 && prevNext > s.BaseOffset() {
+			// The predecessor ends past this segment's base: the damage is
+			// in the predecessor (the scan of this segment would blame its
+			// own first batch).
+			return r.overlap(i)
+		}
 		res, err := s.Recover(prevNext)
 		if err != nil {
 			return fmt.Errorf("log: recover %s: %w", s.Path(), err)
@@ -298,10 +304,8 @@ func (r *recovery) cutTornTail(s *segment.Segment, res segment.ScanResult) error
 // missing).
 func (r *recovery) checkOffsets() error {
 	for i := 1; i < len(r.segs); i++ {
-		prev, s := r.segs[i-1], r.segs[i]
-		if prev.NextOffset() > s.BaseOffset() {
-			return &CorruptError{File: prev.Path(), Position: prev.Size(),
-				Err: fmt.Errorf("offsets up to %d overlap the next segment, based at %d", prev.NextOffset()-1, s.BaseOffset())}
+		if r.segs[i-1].NextOffset() > r.segs[i].BaseOffset() {
+			return r.overlap(i)
 		}
 	}
 	end := r.cp.LogStartOffset
@@ -317,6 +321,22 @@ func (r *recovery) checkOffsets() error {
 			Err: fmt.Errorf("log ends at offset %d, below the recovery point %d: synced data is missing", end, r.cp.RecoveryPoint)}
 	}
 	return nil
+}
+
+// overlap reports segment i-1, whose offsets run past the base offset of
+// segment i. Where the predecessor was not scanned (a sealed segment below
+// the recovery point, or a clean open), a validating scan of it locates the
+// damaged batch (error path only: it rebuilds that segment's indexes);
+// otherwise the error names the predecessor's end.
+func (r *recovery) overlap(i int) error {
+	prev, s := r.segs[i-1], r.segs[i]
+	if i-1 < r.scanned || r.clean {
+		if res, err := prev.Recover(prev.BaseOffset()); err == nil && res.Err != nil {
+			return corruptFrom(res.Err, prev.Path())
+		}
+	}
+	return &CorruptError{File: prev.Path(), Position: prev.Size(),
+		Err: fmt.Errorf("offsets up to %d overlap the next segment, based at %d", prev.NextOffset()-1, s.BaseOffset())}
 }
 
 // ensureActiveSegment (step 8) creates the first segment of an empty log,

@@ -56,6 +56,11 @@ func (s *Segment) Append(batch []byte, h record.BatchHeader) (int64, error) {
 	if end > MaxSize || h.LastOffset()-s.base > maxRelOffset || s.off.IsFull() || s.tim.IsFull() {
 		return 0, ErrFull
 	}
+	if h.BaseOffset != next {
+		// Batches are contiguous until compaction exists: recovery and
+		// reads take a gap for damage (see checkOffsets).
+		return 0, ErrBadBatch
+	}
 	if end > s.allocated && s.cfg.PreallocateBytes > 0 {
 		if err := s.reserve(end); err != nil {
 			return 0, err

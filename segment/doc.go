@@ -57,6 +57,21 @@
 // mapping; the active one through the mapping that grows with it. The
 // first Read of a segment maps its .log.
 //
+// Reads trust neither the indexes nor the fields the CRC does not cover.
+// Every header a read walks or returns is checked against its neighbours:
+// it parses, its batch ends inside the published data, and its base offset
+// is the previous batch's next offset (the segment's base offset for the
+// first batch); a batch that fails is a *CorruptError naming the file and
+// position, never records served under offsets they were not written at.
+// The index entry a lookup starts from is checked against the .log (the
+// batch at its position parses and ends at its key; a time-index entry
+// (ts, o) names the last offset of a batch whose MaxTimestamp is ts). An
+// entry that fails is not used: the lookup walks from position 0 (right,
+// only slower), and the indexes are rebuilt when the segment is loaded again
+// (after Evict) and by the next Open (Close removes their files). These
+// checks are header reads in the mapping: Read stays free of system calls
+// and allocations.
+//
 // Mappings are reference counted: the segment holds one reference to its
 // current mapping and every View one more. Growing the mapping, Close,
 // Delete and Evict only drop the segment's reference; a mapping is unmapped
@@ -92,9 +107,10 @@
 //
 // Recover is the validating scan of Kafka's LogSegment.recover: from
 // position 0, each batch must pass record.CheckBatch (length at least 61
-// bytes, magic 2, CRC-32C), its base offset must be at least the previous
-// batch's next offset (and the caller's prevNext and the segment's base),
-// and its last offset must fit the indexes' 32-bit relative offset. Both
+// bytes, magic 2, CRC-32C), its base offset must be the previous batch's
+// next offset (for the first batch: the segment's base offset from its file
+// name, or the caller's prevNext if higher), and its last offset must fit
+// the indexes' 32-bit relative offset. Both
 // indexes are rebuilt from scratch with the append rule. The scan stops at
 // the first batch that fails and reports in ScanResult.Err a *CorruptError
 // naming the file and byte position (matching ErrCorrupt and
@@ -102,5 +118,18 @@
 // end of the file). Recover truncates nothing and never skips damage: the
 // log decides whether the bytes past ScanResult.ValidBytes are a torn tail
 // to cut (TruncateTo) or damage to report, and the segment refuses appends
-// until then.
+// until then. Open's header walk applies the same offset checks to the
+// headers it walks, and when it stops early in a sealed segment, a
+// validating scan locates the first bad batch for the error.
+//
+// # No gaps (until compaction)
+//
+// Nothing removes records from the middle of a segment yet, so its batches
+// are contiguous: Append refuses a batch that does not start at the next
+// offset, and recovery, Open's walk and reads take a gap between batches
+// for damage (the base offset is not covered by the CRC: a bit flip there
+// must not move records to other offsets). When compaction lands, gaps
+// become legal and these checks must relax to "base offset above the
+// previous batch's last offset", with other checks (such as the cleaner's
+// own bookkeeping) taking over what contiguity checks today.
 package segment

@@ -35,8 +35,9 @@ var ErrClosed = errors.New("segment: closed")
 var ErrInUse = errors.New("segment: in use")
 
 // ErrBadBatch is returned by Append for a batch whose bytes do not agree with
-// its header or with the segment: size mismatch, or a base offset below the
-// segment's next offset. It is a caller bug, not damage on disk.
+// its header or with the segment: size mismatch, or a base offset other
+// than the segment's next offset (batches are contiguous until compaction
+// exists). It is a caller bug, not damage on disk.
 var ErrBadBatch = errors.New("segment: bad batch")
 
 // sentinel is an error value that also matches another sentinel.

@@ -33,12 +33,20 @@ import (
 // active=false opens a sealed segment lazily: after Open no file descriptor
 // and no mapping is held; the first Read maps the .log and the indexes, and
 // Evict lets them go again. A header walk that stops before the end of the
-// file is an error matching ErrCorrupt.
+// file is an error matching ErrCorrupt, located by a validating scan (the
+// first bad batch, not where the walk lost its way).
 //
-// Indexes are caches. A missing index, one that fails its sanity check, or
-// one whose last entry does not point at a batch with that last offset, is
-// rebuilt by a full validating scan of the .log (as Recover); for a sealed
-// segment a scan that does not reach the end of the file is an ErrCorrupt.
+// The walk checks the offsets of the headers it reads as Recover does (the
+// first batch starts at the base offset, each batch at the previous one's
+// next offset: no gaps, see the package documentation).
+//
+// Indexes are caches. A missing index, one that fails its sanity check, one
+// whose last entry does not point at a batch with that last offset, or a
+// time index whose last entry (ts, o) does not name the last offset of a
+// batch with MaxTimestamp ts, is rebuilt by a full validating scan of the
+// .log (as Recover); for a sealed segment a scan that does not reach the
+// end of the file is an ErrCorrupt. Entries before the last are checked
+// when reads use them (see Read).
 func Open(dir string, base int64, cfg Config, active bool) (*Segment, error) {
 	if base < 0 {
 		return nil, fmt.Errorf("segment: negative base offset %d", base)
@@ -128,10 +136,28 @@ func (s *Segment) openSealed() error {
 		st = stateOf(r)
 	}
 	if st.stop != nil {
+		if !rebuild {
+			// The header walk only covers the batches after the last
+			// index entry, and stops where a damaged length or offset
+			// makes it lose its way, possibly past the damaged batch:
+			// locate the first bad batch with a validating scan (error
+			// path only).
+			if r, err := s.locate(f, fileSize); err != nil {
+				return err
+			} else if r.Err != nil {
+				return r.Err
+			}
+		}
 		return st.stop
 	}
 	s.publish(st)
 	return nil
+}
+
+// locate runs a validating scan (as Recover, without touching the indexes)
+// over the first fileSize bytes of f, to find the first bad batch.
+func (s *Segment) locate(f fs.File, fileSize int64) (ScanResult, error) {
+	return s.rebuild(f, fileSize, s.base, nil, nil)
 }
 
 func (s *Segment) statLog(f fs.File) (int64, error) {
@@ -195,15 +221,22 @@ func (s *Segment) walkTail(r io.ReaderAt, fileSize int64, off *index.OffsetIndex
 	if haveEntry && (pos <= 0 || pos >= fileSize) {
 		return st, true, nil
 	}
-	if ts, tsOff, ok := tim.LastEntry(); ok {
-		st.maxTs, st.maxOff = ts, tsOff
+	lastTs, lastTsOff, haveTs := tim.LastEntry()
+	if haveTs {
+		st.maxTs, st.maxOff = lastTs, lastTsOff
 	}
 	var hdr [record.BatchHeaderSize]byte
 	if fileSize >= record.BatchHeaderSize {
 		if _, err := r.ReadAt(hdr[:], 0); err != nil {
 			return st, false, fmt.Errorf("segment: read %s: %w", s.logPath, err)
 		}
-		if h, err := record.ParseBatchHeader(hdr[:]); err == nil {
+		h, err := record.ParseBatchHeader(hdr[:])
+		if err == nil && h.BaseOffset != s.base {
+			// The first batch does not start at the segment's base
+			// offset: the scan of a rebuild reports it.
+			return st, true, nil
+		}
+		if err == nil {
 			st.firstTs = h.MaxTimestamp
 		}
 	}
@@ -227,13 +260,19 @@ func (s *Segment) walkTail(r io.ReaderAt, fileSize int64, off *index.OffsetIndex
 			err = fmt.Errorf("%w: batch of %d bytes, %d left in file", record.ErrTruncated, h.Size(), fileSize-pos)
 		}
 		if err == nil {
-			err = s.checkOffsets(h, st.next)
+			want := st.next
+			if haveEntry && pos == start {
+				// The base offset of the entry's batch is checked through
+				// its last offset, the entry's key, below.
+				want = h.BaseOffset
+			}
+			err = s.checkOffsets(h, want)
 		}
 		if haveEntry && pos == start {
 			if err != nil || h.LastOffset() != entryOff {
 				return st, true, nil // the index does not describe this file
 			}
-			if _, _, ok := tim.LastEntry(); h.MaxTimestamp >= 0 && (!ok || h.MaxTimestamp > st.maxTs) {
+			if h.MaxTimestamp >= 0 && (!haveTs || h.MaxTimestamp > st.maxTs) {
 				// The time index got (max so far) when this entry was
 				// written: it lost entries.
 				return st, true, nil
@@ -264,17 +303,60 @@ func (s *Segment) walkTail(r io.ReaderAt, fileSize int64, off *index.OffsetIndex
 	if st.maxTs >= 0 && st.maxOff >= st.next {
 		return st, true, nil // time index points past the data
 	}
+	if haveTs && !s.timeEntryHolds(r, pos, off, lastTs, lastTsOff) {
+		return st, true, nil // the time index does not describe this file
+	}
 	st.size = pos
 	st.sinceIndex = since
 	return st, false, nil
 }
 
+// timeEntryHolds reports whether the time-index entry (ts, o) describes the
+// first end bytes of the .log: o must be the last offset of a batch whose
+// MaxTimestamp is ts (the batch that first carried the max timestamp when
+// the entry was written). The batch is found through the offset index (its
+// entry checked too), so this reads about an index interval of headers.
+func (s *Segment) timeEntryHolds(r io.ReaderAt, end int64, off *index.OffsetIndex, ts, o int64) bool {
+	key, pos := off.Lookup(o)
+	want := int64(-1) // base offset expected at pos; -1: an offset-index entry's batch, checked by its key
+	switch {
+	case pos == 0:
+		want = s.base
+	case pos < 0 || pos >= end:
+		return false
+	}
+	var hdr [record.BatchHeaderSize]byte
+	for end-pos >= record.BatchHeaderSize {
+		if _, err := r.ReadAt(hdr[:], pos); err != nil {
+			return false // the rebuild reports it
+		}
+		h, err := record.ParseBatchHeader(hdr[:])
+		switch {
+		case err != nil, int64(h.Size()) > end-pos:
+			return false
+		case want < 0 && h.LastOffset() != key, want >= 0 && h.BaseOffset != want:
+			return false
+		case h.LastOffset() >= o:
+			return h.LastOffset() == o && h.MaxTimestamp == ts
+		}
+		want = h.NextOffset()
+		pos += int64(h.Size())
+	}
+	return false
+}
+
 // checkOffsets checks a batch's offsets against the segment and the previous
-// batch.
+// batch: its base offset must be next, the previous batch's next offset (or
+// the segment's base offset for the first batch). Batches are contiguous
+// because nothing removes records from the middle of a segment yet; when
+// compaction lands, gaps become legal (base offset above next) and other
+// checks must take over (see the package documentation).
 func (s *Segment) checkOffsets(h record.BatchHeader, next int64) error {
 	switch {
-	case h.BaseOffset < next:
-		return fmt.Errorf("base offset %d below expected %d", h.BaseOffset, next)
+	case h.BaseOffset < s.base:
+		return fmt.Errorf("base offset %d below the segment's base offset %d", h.BaseOffset, s.base)
+	case h.BaseOffset != next:
+		return offsetsError(h, next)
 	case h.LastOffset()-s.base > maxRelOffset:
 		return fmt.Errorf("last offset %d does not fit a relative offset from base %d", h.LastOffset(), s.base)
 	}

@@ -19,13 +19,24 @@ import (
 //
 // Offset at or past NextOffset, or at or past maxOffset, gives an empty
 // View and no error; offset below the base offset reads from the start.
-// A batch header that fails parsing in the published part of the .log is a
-// *CorruptError.
+//
+// Everything returned was checked against its neighbours (DESIGN, "crash
+// safety"): each header parses and its batch ends inside the published
+// data, the first batch of the segment starts at the base offset, and each
+// batch starts at the next offset of the one before it (see Recover for
+// why there are no gaps). The index entry a read starts from is checked
+// too: the batch at its position must parse and end at its key; an entry
+// that fails is not trusted (the read walks from position 0 instead, and
+// the index is rebuilt: see Close). A batch that fails these checks is a
+// *CorruptError naming the file and its position; when good batches come
+// before it they are returned and the next Read reports it. The CRC is
+// not checked here (decoding does).
 //
 // Read makes no system call and does not allocate once the segment is
-// mapped: the first Read of a segment maps the .log (and, for a sealed
-// segment, opens the indexes; also the first after Evict). The View must be released. Safe for
-// concurrent use, also with Append, Seal and the growth of the mapping.
+// mapped (except for an error): the first Read of a segment maps the .log
+// (and, for a sealed segment, opens the indexes; also the first after
+// Evict). The View must be released. Safe for concurrent use, also with
+// Append, Seal and the growth of the mapping.
 func (s *Segment) Read(offset int64, maxBytes int, maxOffset int64, minOne bool) (View, error) {
 	m, next, size, err := s.acquire()
 	if err != nil {
@@ -36,12 +47,16 @@ func (s *Segment) Read(offset int64, maxBytes int, maxOffset int64, minOne bool)
 		return View{}, nil
 	}
 	data := m.data[:size]
-	pos := int64(0)
+	// pos is the batch to parse next and want its base offset; key >= 0
+	// while pos is an index entry's position not checked yet (its batch's
+	// base offset is unknown, its last offset must be key).
+	pos, want, key := int64(0), s.base, int64(-1)
 	if offset > s.base {
-		if _, p := m.res.off.Lookup(offset); p > 0 && p < size {
-			pos = p
+		if k, p := m.res.off.Lookup(offset); p > 0 && p < size {
+			pos, key = p, k
 		}
 	}
+	fellBack := false
 	// Find the batch whose last offset is at least offset.
 	var h record.BatchHeader
 	for {
@@ -49,15 +64,32 @@ func (s *Segment) Read(offset int64, maxBytes int, maxOffset int64, minOne bool)
 			m.release()
 			return View{}, nil
 		}
-		h, err = s.header(data, pos)
+		h, err = headerAt(data, pos)
+		if key >= 0 {
+			if err != nil || h.LastOffset() != key {
+				// The entry does not describe the .log: walk from the
+				// start, which is always right.
+				pos, want, key, fellBack = 0, s.base, -1, true
+				continue
+			}
+			key = -1
+		} else if err == nil && h.BaseOffset != want {
+			err = offsetsError(h, want)
+		}
 		if err != nil {
 			m.release()
-			return View{}, err
+			return View{}, corruptAt(s.logPath, pos, err)
 		}
 		if h.LastOffset() >= offset {
 			break
 		}
+		want = h.NextOffset()
 		pos += int64(h.Size())
+	}
+	if fellBack {
+		// The walk from the start found the batch without meeting damage:
+		// the index entry was wrong.
+		s.indexSuspect.Store(true)
 	}
 	start, end := pos, pos
 	budget := int64(maxBytes)
@@ -73,13 +105,12 @@ func (s *Segment) Read(offset int64, maxBytes int, maxOffset int64, minOne bool)
 		if end >= size {
 			break
 		}
-		h, err = s.header(data, end)
-		if err != nil {
-			if end > start {
-				break // return what is good; the next Read reports the damage
-			}
-			m.release()
-			return View{}, err
+		want = h.NextOffset()
+		h, err = headerAt(data, end)
+		if err != nil || h.BaseOffset != want {
+			// Return what is good (end > start here); the next Read,
+			// starting at this batch, reports the damage.
+			break
 		}
 	}
 	if end == start {
@@ -89,17 +120,24 @@ func (s *Segment) Read(offset int64, maxBytes int, maxOffset int64, minOne bool)
 	return View{Data: data[start:end:end], m: m}, nil
 }
 
-// header parses the batch header at pos of the published data and checks
-// the batch ends inside it.
-func (s *Segment) header(data []byte, pos int64) (record.BatchHeader, error) {
+// headerAt parses the batch header at pos of the published data and checks
+// the batch ends inside it. The error is the cause alone (no allocation):
+// the caller locates it with corruptAt.
+func headerAt(data []byte, pos int64) (record.BatchHeader, error) {
 	h, err := record.ParseBatchHeader(data[pos:])
 	if err == nil && int64(h.Size()) > int64(len(data))-pos {
 		err = record.ErrTruncated
 	}
-	if err != nil {
-		return h, corruptAt(s.logPath, pos, err)
+	return h, err
+}
+
+// offsetsError is why a batch whose base offset is not want does not
+// follow its predecessor (or, for the first batch, the segment's base).
+func offsetsError(h record.BatchHeader, want int64) error {
+	if h.BaseOffset < want {
+		return fmt.Errorf("base offset %d below expected %d", h.BaseOffset, want)
 	}
-	return h, nil
+	return fmt.Errorf("base offset %d leaves a gap after %d (no gaps before compaction)", h.BaseOffset, want)
 }
 
 // acquire returns the current mapping with a reference taken, and the next
@@ -156,6 +194,14 @@ func (s *Segment) mapLocked(size int64) error {
 		return err
 	}
 	if s.res == nil {
+		if s.indexSuspect.Load() {
+			// A reader found an index entry that does not describe the
+			// .log: rebuild the indexes before loading them again.
+			if err := s.rebuildSuspect(); err != nil {
+				_ = mmap.Unmap(data)
+				return err
+			}
+		}
 		off, err := index.OpenOffsetIndex(s.cfg.FS, s.offPath, s.base, s.cfg.MaxIndexBytes, false)
 		if err != nil {
 			_ = mmap.Unmap(data)
@@ -172,6 +218,26 @@ func (s *Segment) mapLocked(size int64) error {
 	}
 	if old := s.cur.Swap(newMapping(data, s.res)); old != nil {
 		return old.release()
+	}
+	return nil
+}
+
+// rebuildSuspect rebuilds the indexes of a sealed segment that is not
+// loaded, by a validating scan of its published bytes (as Recover). The
+// indexes stay suspect when the scan meets damage: reads report it, and
+// the next Open decides. s.mu is held.
+func (s *Segment) rebuildSuspect() error {
+	f, err := s.cfg.FS.OpenFile(s.logPath, os.O_RDONLY, 0)
+	if err != nil {
+		return fmt.Errorf("segment: load: %w", err)
+	}
+	defer f.Close()
+	r, err := s.rebuildSealed(f, s.size.Load(), s.base)
+	if err != nil {
+		return err
+	}
+	if r.Err == nil {
+		s.indexSuspect.Store(false)
 	}
 	return nil
 }

@@ -41,10 +41,13 @@ type ScanResult struct {
 
 // Recover scans the .log from position 0 and rebuilds both indexes from
 // scratch (Kafka's LogSegment.recover). Each batch must pass record.CheckBatch
-// (length, magic, CRC-32C), have a base offset at least prevNext, the segment's
-// base offset and the previous batch's next offset, and a last offset whose
-// distance from the base fits the indexes' 32-bit relative offsets. Index
-// entries are added with the append rule (index.interval.bytes).
+// (length, magic, CRC-32C), have a base offset equal to the previous batch's
+// next offset (the first batch: to the segment's base offset, or prevNext if
+// that is higher), and a last offset whose distance from the base fits the
+// indexes' 32-bit relative offsets. A gap between batches is damage (a
+// raised base offset, which the CRC does not cover): until compaction
+// exists, a segment's batches are contiguous. Index entries are added with
+// the append rule (index.interval.bytes).
 //
 // Recover stops at the first invalid batch and reports it in ScanResult.Err;
 // it truncates nothing: the caller decides whether the bytes past
@@ -79,6 +82,7 @@ func (s *Segment) Recover(prevNext int64) (ScanResult, error) {
 		if err != nil {
 			return r, err
 		}
+		s.indexSuspect.Store(false)
 		s.publish(stateOf(r))
 		return r, nil
 	}
@@ -94,6 +98,7 @@ func (s *Segment) Recover(prevNext int64) (ScanResult, error) {
 	if err != nil {
 		return r, err
 	}
+	s.indexSuspect.Store(false)
 	if err := s.growMapping(r.ValidBytes); err != nil {
 		return r, err
 	}
@@ -107,16 +112,18 @@ func (s *Segment) Recover(prevNext int64) (ScanResult, error) {
 // scan validates data (a whole .log) and rebuilds off and tim.
 func (s *Segment) scan(data []byte, prevNext int64, off *index.OffsetIndex, tim *index.TimeIndex) (ScanResult, error) {
 	r := ScanResult{NextOffset: s.base, MaxTimestamp: -1, OffsetOfMaxTimestamp: s.base, firstTs: -1}
-	if err := off.Reset(); err != nil {
-		return r, fmt.Errorf("segment: recover %s: %w", s.offPath, err)
-	}
-	if err := tim.Reset(); err != nil {
-		return r, fmt.Errorf("segment: recover %s: %w", s.timePath, err)
+	indexing := off != nil // nil indexes: validate only (see locate)
+	if indexing {
+		if err := off.Reset(); err != nil {
+			return r, fmt.Errorf("segment: recover %s: %w", s.offPath, err)
+		}
+		if err := tim.Reset(); err != nil {
+			return r, fmt.Errorf("segment: recover %s: %w", s.timePath, err)
+		}
 	}
 	next := max(prevNext, s.base)
 	interval := int64(s.cfg.IndexIntervalBytes)
 	var pos, since int64
-	indexing := true
 	for pos < int64(len(data)) {
 		h, err := record.CheckBatch(data[pos:])
 		if err == nil {

@@ -119,6 +119,12 @@ type Segment struct {
 
 	cur atomic.Pointer[mapping] // nil: not loaded (sealed, lazily) or closed
 
+	// indexSuspect is set by a reader that found an index entry that
+	// does not describe the .log (reads do not trust it, see Read): the
+	// indexes are rebuilt when the segment is loaded again (after Evict)
+	// and, since Close removes their files, by the next Open.
+	indexSuspect atomic.Bool
+
 	mu      sync.Mutex   // lazy load, close, delete, mapping swaps
 	fileMu  sync.RWMutex // Sync (read) against closing f (write)
 	closed  atomic.Bool
@@ -392,6 +398,14 @@ func (s *Segment) closeLocked() error {
 	s.closed.Store(true)
 	if ferr := s.closeFile(); err == nil {
 		err = ferr
+	}
+	if s.indexSuspect.Load() && !s.deleted.Load() {
+		// A reader found an index entry that does not describe the .log:
+		// drop the indexes (caches), so that the next Open rebuilds them.
+		// Best effort: reads check every entry they use anyway.
+		for _, p := range []string{s.offPath, s.timePath} {
+			_ = s.cfg.FS.Remove(p)
+		}
 	}
 	if m := s.cur.Swap(nil); m != nil {
 		if merr := m.release(); err == nil {
