@@ -180,12 +180,24 @@ func (b *Broker) DescribeTopic(name string) (TopicDescription, error) {
 // props is set, an empty value deletes the override (the setting goes
 // back to the broker's default). The properties are Kafka's topic config
 // names (TopicPropertyNames). The change is durable when AlterTopicConfig
-// returns and DescribeTopic shows it at once; the partitions apply it from
-// their next open (the next Open of the broker), because a running
-// partition's log cannot be reconfigured yet.
+// returns, DescribeTopic shows it at once, and it is applied live, as in
+// Kafka: the topic's open partitions are reconfigured before
+// AlterTopicConfig returns (partition.Partition.SetConfig), with the
+// config the broker would open them with. So a lower max.message.bytes
+// rejects the next larger append, segment.bytes and segment.ms decide the
+// next roll, retention.ms and retention.bytes the next background
+// retention run, flush.messages and flush.ms the next append's flush
+// check; segment.index.bytes and index.interval.bytes apply to segments
+// created from then on; samsa.unsafe.expose.unsynced switched on exposes the
+// appended records at once, switched off it leaves visible what already
+// is (the high watermark never decreases).
 //
 // Errors: ErrInvalidConfig naming each bad property (nothing is changed
 // then), ErrUnknownTopic, ErrInternalTopic, ErrClosed, or an I/O error.
+// Should a partition refuse the new config after the registry was written,
+// the error is returned but the durable change stays: the other
+// partitions run with it, and every partition opens with it at the
+// broker's next Open.
 func (b *Broker) AlterTopicConfig(name string, props map[string]string) error {
 	if err := b.checkOpen(); err != nil {
 		return err
@@ -222,7 +234,23 @@ func (b *Broker) AlterTopicConfig(name string, props map[string]string) error {
 		return err
 	}
 	b.publishTopicLocked(name, &openTopic{meta: m, parts: t.parts})
-	return nil
+	return b.applyTopicConfigLocked(m, t.parts)
+}
+
+// applyTopicConfigLocked reconfigures the running partitions parts of
+// topic m with its effective config, built as openPartition builds it
+// (b.adminMu held). It returns the partitions' errors joined.
+func (b *Broker) applyTopicConfigLocked(m *topicMeta, parts []*partition.Partition) error {
+	// The checkpoint (and the other static fields) are ignored by
+	// SetConfig.
+	cfg := b.partitionConfig(m, nil)
+	var errs []error
+	for _, p := range parts {
+		if err := p.SetConfig(*cfg); err != nil {
+			errs = append(errs, fmt.Errorf("samsa: alter topic config: apply to partition %d of topic %q: %w", p.ID(), m.name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // CreatePartitions grows the topic name to total partitions (Kafka's

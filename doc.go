@@ -29,7 +29,8 @@
 //     goroutine, file or mapping behind.
 //   - Topics: CreateTopic, DeleteTopic, ListTopics, DescribeTopic (with each
 //     partition's offsets and size), AlterTopicConfig (Kafka property
-//     names), CreatePartitions (grow only). Producing to an unknown topic
+//     names; durable, and applied live to the running partitions),
+//     CreatePartitions (grow only). Producing to an unknown topic
 //     through PartitionForProduce or PartitionsForProduce creates it, as
 //     Kafka's auto.create.topics.enable, unless
 //     Config.DisableAutoCreateTopics. The internal topics
@@ -48,9 +49,6 @@
 //
 // # Caveats
 //
-//   - AlterTopicConfig is durable at once but the partitions apply it at
-//     the broker's next Open: a running partition cannot be reconfigured
-//     yet.
 //   - A Partition handle belongs to the Broker: do not Close it. After
 //     DeleteTopic or Close it returns partition.ErrClosed.
 //   - Fetch returns Views into read-only mappings: release them, promptly.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/samsalog/samsa/internal/fs"
 	"github.com/samsalog/samsa/record"
+	"github.com/samsalog/samsa/segment"
 )
 
 // Defaults, Kafka's topic-config defaults (LogConfig.java).
@@ -50,6 +51,10 @@ var ErrInvalidConfig = errors.New("log: invalid config")
 // Config configures a Log. The zero value of each field means its default;
 // Open copies the Config, so changing it afterwards has no effect. A nil
 // *Config means all defaults.
+//
+// The fields up to FlushMs are dynamic: Log.SetConfig changes them on an
+// open log. FS, Logger, Now and Checkpoint are static: only Open reads
+// them.
 type Config struct {
 	// SegmentBytes is segment.bytes: the active segment is rolled before an
 	// append that would take it past this size. Default 1 GiB; between
@@ -202,4 +207,75 @@ func (c *Config) Validate() error {
 
 func invalid(field string, v any, want string) error {
 	return fmt.Errorf("%w: %s is %v: %s", ErrInvalidConfig, field, v, want)
+}
+
+// dynConfig is the part of a Config that SetConfig may change, with
+// defaults filled in, and the segment config derived from it. A published
+// dynConfig is never modified: SetConfig publishes a new one, so readers
+// load it once (one atomic load, no lock, no allocation) and see a
+// consistent set.
+type dynConfig struct {
+	SegmentBytes int64
+	//lint:ignore ST1011 as Config.SegmentMs
+	SegmentMs time.Duration
+	//lint:ignore ST1011 as Config.RetentionMs
+	RetentionMs    time.Duration
+	RetentionBytes int64
+	FlushMessages  int64
+	//lint:ignore ST1011 as Config.FlushMs
+	FlushMs time.Duration
+	// seg is what new segments are created (and, at Open, existing ones
+	// opened) with: IndexIntervalBytes, SegmentIndexBytes.
+	seg segment.Config
+}
+
+// newDynConfig returns the dynamic part of c, which has its defaults.
+func newDynConfig(c *Config) *dynConfig {
+	return &dynConfig{
+		SegmentBytes:   c.SegmentBytes,
+		SegmentMs:      c.SegmentMs,
+		RetentionMs:    c.RetentionMs,
+		RetentionBytes: c.RetentionBytes,
+		FlushMessages:  c.FlushMessages,
+		FlushMs:        c.FlushMs,
+		seg: segment.Config{
+			IndexIntervalBytes: c.IndexIntervalBytes,
+			MaxIndexBytes:      c.SegmentIndexBytes,
+			// Reserve disk space ahead in chunks, but not far past a
+			// small segment.
+			PreallocateBytes: int(min(c.SegmentBytes, segment.DefaultPreallocateBytes)),
+			FS:               c.FS,
+		},
+	}
+}
+
+// SetConfig changes the dynamic settings of the open log to those of c, as
+// Kafka applies a topic config change to its running logs. c is read as
+// Open reads its Config (a zero field means the default) and validated
+// first, as Open validates: an invalid c returns an error matching
+// ErrInvalidConfig that names the field, and nothing changes. The static
+// fields (FS, Logger, Now, Checkpoint) are ignored: they keep the values
+// Open was given.
+//
+// The new settings apply from the next operation that reads them: the
+// next Append's roll check (SegmentBytes, SegmentMs) and flush check
+// (FlushMessages, FlushMs), the next MaybeFlush, the next ApplyRetention
+// (RetentionMs, RetentionBytes). IndexIntervalBytes and SegmentIndexBytes
+// apply to segments created from then on; the active segment keeps its
+// indexes. Nothing is synced, rolled or deleted by SetConfig itself: a
+// lower FlushMessages syncs at the next Append, a lower RetentionMs deletes
+// at the next ApplyRetention. An Append running concurrently uses either
+// the old or the new settings, never a mix.
+//
+// Safe for concurrent use with every other method; on a closed log it
+// changes nothing that matters and returns nil.
+func (l *Log) SetConfig(c Config) error {
+	// The static fields are not validated either: they are ignored.
+	c.FS, c.Logger, c.Now, c.Checkpoint = l.cfg.FS, l.cfg.Logger, l.cfg.Now, nil
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	d := c.withDefaults()
+	l.dyn.Store(newDynConfig(&d))
+	return nil
 }

@@ -35,10 +35,13 @@ const (
 // and a segment's readable end is published after its bytes are written.
 // Sync callers share fdatasyncs (group commit). A Log starts no goroutines.
 type Log struct {
-	dir    string
-	cfg    Config
-	segCfg segment.Config
-	fsys   fs.FS
+	dir string
+	// cfg is the Config given to Open, with defaults. Only its static
+	// fields (FS, Logger, Now, Checkpoint) are read from it; the dynamic
+	// ones, which SetConfig changes, are read from dyn.
+	cfg  Config
+	dyn  atomic.Pointer[dynConfig] // never nil after Open; never modified once published
+	fsys fs.FS
 
 	// Published to lock-free readers.
 	segs    atomic.Pointer[[]*segment.Segment] // sorted by base offset; never modified once published
@@ -210,11 +213,12 @@ func (l *Log) Append(batch []byte) (baseOffset, lastOffset int64, err error) {
 	}
 	base := l.end.Load()
 	last := base + int64(h.LastOffsetDelta)
+	dc := l.dyn.Load() // one config for the whole append, however SetConfig races
 	var now time.Time
-	if l.cfg.FlushMs > 0 || l.active.FirstBatchTimestamp() < 0 {
+	if dc.FlushMs > 0 || l.active.FirstBatchTimestamp() < 0 {
 		now = l.cfg.Now()
 	}
-	if l.shouldRoll(&h, len(batch), last, now) {
+	if l.shouldRoll(dc, &h, len(batch), last, now) {
 		if err := l.rollLocked(); err != nil {
 			l.mu.Unlock()
 			return -1, -1, err
@@ -239,12 +243,12 @@ func (l *Log) Append(batch []byte) (baseOffset, lastOffset int64, err error) {
 		}
 	}
 	l.end.Store(last + 1)
-	needSync := l.cfg.FlushMessages > 0 && last+1-l.synced.Load() >= l.cfg.FlushMessages
-	if l.cfg.FlushMs > 0 {
+	needSync := dc.FlushMessages > 0 && last+1-l.synced.Load() >= dc.FlushMessages
+	if dc.FlushMs > 0 {
 		since := l.unsyncedSince.Load()
 		if since == 0 {
 			l.unsyncedSince.Store(now.UnixNano())
-		} else if now.UnixNano()-since >= int64(l.cfg.FlushMs) {
+		} else if now.UnixNano()-since >= int64(dc.FlushMs) {
 			needSync = true
 		}
 	}
@@ -259,8 +263,8 @@ func (l *Log) Append(batch []byte) (baseOffset, lastOffset int64, err error) {
 
 // shouldRoll reports whether the active segment must be rolled before
 // appending a batch of n bytes with header h and last offset last (Kafka's
-// LogSegment.shouldRoll). Called with mu held.
-func (l *Log) shouldRoll(h *record.BatchHeader, n int, last int64, now time.Time) bool {
+// LogSegment.shouldRoll), by the config dc. Called with mu held.
+func (l *Log) shouldRoll(dc *dynConfig, h *record.BatchHeader, n int, last int64, now time.Time) bool {
 	a := l.active
 	if a.Sealed() {
 		return true // a roll sealed it but failed to create the next segment
@@ -269,16 +273,16 @@ func (l *Log) shouldRoll(h *record.BatchHeader, n int, last int64, now time.Time
 	if size == 0 {
 		return false
 	}
-	if size > l.cfg.SegmentBytes-int64(n) {
+	if size > dc.SegmentBytes-int64(n) {
 		return true
 	}
 	if !a.FitsOffset(last) || !a.CanFit(n) {
 		return true
 	}
 	if first := a.FirstBatchTimestamp(); first >= 0 {
-		return h.MaxTimestamp-first > l.cfg.SegmentMs.Milliseconds()
+		return h.MaxTimestamp-first > dc.SegmentMs.Milliseconds()
 	}
-	return now.Sub(l.activeCreated) > l.cfg.SegmentMs
+	return now.Sub(l.activeCreated) > dc.SegmentMs
 }
 
 // Roll seals the active segment (trimming its indexes and syncing it) and
@@ -322,7 +326,7 @@ func (l *Log) rollLocked() error {
 	}
 	next := l.end.Load()
 	l.advanceSynced(next)
-	seg, err := segment.Create(l.dir, next, l.segCfg)
+	seg, err := segment.Create(l.dir, next, l.dyn.Load().seg)
 	if err != nil {
 		return fmt.Errorf("log: roll: %w", err)
 	}

@@ -38,15 +38,8 @@ func Open(dir string, cfg *Config) (*Log, error) {
 		dir:  dir,
 		cfg:  c,
 		fsys: c.FS,
-		segCfg: segment.Config{
-			IndexIntervalBytes: c.IndexIntervalBytes,
-			MaxIndexBytes:      c.SegmentIndexBytes,
-			// Reserve disk space ahead in chunks, but not far past a
-			// small segment.
-			PreallocateBytes: int(min(c.SegmentBytes, segment.DefaultPreallocateBytes)),
-			FS:               c.FS,
-		},
 	}
+	l.dyn.Store(newDynConfig(&c))
 	l.gs.cond.L = &l.gs.mu
 	r := &recovery{l: l}
 	if err := r.run(); err != nil {
@@ -192,7 +185,7 @@ func (r *recovery) listSegments() error {
 func (r *recovery) openSegments() error {
 	for i, base := range r.bases {
 		active := i == len(r.bases)-1
-		s, err := segment.Open(r.l.dir, base, r.l.segCfg, active)
+		s, err := segment.Open(r.l.dir, base, r.l.dyn.Load().seg, active)
 		if err != nil {
 			path := segment.Filename(r.l.dir, base, segment.LogSuffix)
 			if errors.Is(err, segment.ErrCorrupt) {
@@ -345,7 +338,7 @@ func (r *recovery) ensureActiveSegment() error {
 	if len(r.segs) > 0 {
 		return nil
 	}
-	s, err := segment.Create(r.l.dir, r.cp.LogStartOffset, r.l.segCfg)
+	s, err := segment.Create(r.l.dir, r.cp.LogStartOffset, r.l.dyn.Load().seg)
 	if err != nil {
 		return fmt.Errorf("log: open: %w", err)
 	}

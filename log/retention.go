@@ -61,6 +61,7 @@ func (l *Log) ApplyRetention() (deleted int, err error) {
 // expiredSegments returns how many of the oldest segments retention
 // deletes (possibly all, the active one included). Called with mu held.
 func (l *Log) expiredSegments(segs []*segment.Segment, now time.Time) int {
+	dc := l.dyn.Load()
 	var total int64
 	for _, s := range segs {
 		total += s.Size()
@@ -73,8 +74,8 @@ func (l *Log) expiredSegments(segs []*segment.Segment, now time.Time) int {
 			nextBase = segs[i+1].BaseOffset()
 		}
 		belowStart := nextBase <= start && i+1 < len(segs)
-		byTime := l.cfg.RetentionMs >= 0 && now.Sub(newestTime(s)) > l.cfg.RetentionMs
-		bySize := l.cfg.RetentionBytes >= 0 && total-s.Size() >= l.cfg.RetentionBytes
+		byTime := dc.RetentionMs >= 0 && now.Sub(newestTime(s)) > dc.RetentionMs
+		bySize := dc.RetentionBytes >= 0 && total-s.Size() >= dc.RetentionBytes
 		if !belowStart && !byTime && !bySize {
 			break
 		}

@@ -55,11 +55,12 @@ func (l *Log) MaybeFlush() error {
 	if l.failed.Load() {
 		return l.failure()
 	}
-	if l.cfg.FlushMs <= 0 {
+	maxAge := l.dyn.Load().FlushMs
+	if maxAge <= 0 {
 		return nil
 	}
 	since := l.unsyncedSince.Load()
-	if since == 0 || l.cfg.Now().UnixNano()-since < int64(l.cfg.FlushMs) {
+	if since == 0 || l.cfg.Now().UnixNano()-since < int64(maxAge) {
 		return nil
 	}
 	return l.syncTo(l.end.Load())

@@ -99,7 +99,7 @@ func (p *Partition) Append(batch []byte) (AppendResult, error) {
 		p.appendMu.Unlock()
 		return failed, err
 	}
-	if p.logAppendTime {
+	if p.logAppendTime.Load() {
 		// Stamped under the mutex, so that append times follow offsets
 		// (as far as the clock does).
 		res.LogAppendTime = p.now().UnixMilli()
@@ -154,8 +154,8 @@ func (p *Partition) validate(batch []byte) (record.BatchHeader, error) {
 	}
 	// Size before CRC, as UnifiedLog.analyzeAndValidateRecords: a batch
 	// too large is MESSAGE_TOO_LARGE whatever its contents.
-	if int64(h.Size()) > int64(p.maxMessageBytes) {
-		return h, fmt.Errorf("%w: %d bytes, max.message.bytes is %d", ErrRecordTooLarge, h.Size(), p.maxMessageBytes)
+	if maxBytes := p.maxMessageBytes.Load(); int64(h.Size()) > int64(maxBytes) {
+		return h, fmt.Errorf("%w: %d bytes, max.message.bytes is %d", ErrRecordTooLarge, h.Size(), maxBytes)
 	}
 	if len(batch) > h.Size() {
 		return h, fmt.Errorf("%w: %d bytes after the batch (one batch per append)", ErrInvalidRecord, len(batch)-h.Size())

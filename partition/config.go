@@ -18,6 +18,7 @@ const DefaultProducerIDExpiration = 24 * time.Hour
 // Config configures a Partition. The zero value of each field means its
 // default; Open copies the Config, so changing it afterwards has no effect.
 // A nil *Config means all defaults.
+// Partition.SetConfig changes the dynamic fields of an open partition.
 type Config struct {
 	// Log configures the partition's log (segments, retention, the flush
 	// policy, the filesystem, the checkpoint an owner keeps). A nil

@@ -2,6 +2,7 @@ package partition
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -40,10 +41,11 @@ type Partition struct {
 	id    int32
 	log   *log.Log
 
-	// Settings copied from the Config.
-	maxMessageBytes int32
-	logAppendTime   bool
-	exposeUnsynced  bool
+	// Settings copied from the Config. The dynamic ones (SetConfig) are
+	// atomics, read without a lock on the append and fetch paths.
+	maxMessageBytes atomic.Int32
+	logAppendTime   atomic.Bool
+	exposeUnsynced  atomic.Bool
 	now             func() time.Time
 	onDirty         func(*Partition)
 	fsys            fs.FS        // the log's, for the producer snapshots
@@ -104,20 +106,20 @@ func Open(dir, topic string, id int32, cfg *Config) (*Partition, error) {
 		return nil, err
 	}
 	p := &Partition{
-		topic:           topic,
-		id:              id,
-		log:             l,
-		maxMessageBytes: c.MaxMessageBytes,
-		logAppendTime:   c.LogAppendTime,
-		exposeUnsynced:  c.UnsafeExposeUnsynced,
-		now:             c.Now,
-		onDirty:         c.OnDirty,
-		fsys:            fs.Or(c.Log.FS),
-		logger:          c.Log.Logger,
-		producers:       newProducerStates(c.ProducerIDExpiration, c.LogAppendTime),
-		txns:            noTxnState{},
-		snapshotAt:      -1,
+		topic:      topic,
+		id:         id,
+		log:        l,
+		now:        c.Now,
+		onDirty:    c.OnDirty,
+		fsys:       fs.Or(c.Log.FS),
+		logger:     c.Log.Logger,
+		producers:  newProducerStates(c.ProducerIDExpiration, c.LogAppendTime),
+		txns:       noTxnState{},
+		snapshotAt: -1,
 	}
+	p.maxMessageBytes.Store(c.MaxMessageBytes)
+	p.logAppendTime.Store(c.LogAppendTime)
+	p.exposeUnsynced.Store(c.UnsafeExposeUnsynced)
 	if err := p.loadProducers(); err != nil {
 		_ = l.Close()
 		return nil, err
@@ -125,6 +127,56 @@ func Open(dir, topic string, id int32, cfg *Config) (*Partition, error) {
 	p.segments = l.Segments()
 	p.hw.Store(p.visibleEnd())
 	return p, nil
+}
+
+// SetConfig changes the dynamic settings of the open partition to those of
+// c, as Kafka applies a topic config change to its running partitions. c is
+// read as Open reads its Config (a zero field means the default) and
+// validated first: an invalid c returns an error matching ErrInvalidConfig
+// (and log.ErrInvalidConfig for a Log field) that names the field, and
+// nothing changes.
+//
+// Dynamic: MaxMessageBytes and LogAppendTime (from the next Append),
+// ProducerIDExpiration (from the next expiry check), UnsafeExposeUnsynced,
+// and the dynamic fields of Log (see log.Log.SetConfig). Static, ignored:
+// Now, OnDirty, and Log.FS, Log.Logger, Log.Now and Log.Checkpoint.
+//
+// UnsafeExposeUnsynced: switching it on raises the high watermark to the
+// log end offset at once (waking the fetchers); switching it off does not
+// lower it, since the high watermark never decreases: records already
+// exposed stay visible, and it moves again once the synced offset passes
+// it.
+//
+// LogAppendTime: batches appended from then on are stamped (or not); a
+// retried duplicate of an earlier batch reports its timestamp by the new
+// setting.
+//
+// Safe for concurrent use with every other method: it waits for an Append
+// in progress, which uses either the old or the new settings. On a closed
+// partition it changes nothing that matters and returns nil.
+func (p *Partition) SetConfig(c Config) error {
+	// The static fields are not validated either: they are ignored.
+	c.Log.FS, c.Log.Logger, c.Log.Now, c.Log.Checkpoint = nil, nil, nil, nil
+	c.Now, c.OnDirty = nil, nil
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	c = c.withDefaults()
+	p.appendMu.Lock()
+	if err := p.log.SetConfig(c.Log); err != nil {
+		p.appendMu.Unlock()
+		return fmt.Errorf("%w: Log: %w", ErrInvalidConfig, err) // cannot happen: validated above
+	}
+	p.maxMessageBytes.Store(c.MaxMessageBytes)
+	p.logAppendTime.Store(c.LogAppendTime)
+	p.producers.logAppendTime = c.LogAppendTime
+	p.producers.expiration = c.ProducerIDExpiration
+	p.exposeUnsynced.Store(c.UnsafeExposeUnsynced)
+	p.appendMu.Unlock()
+	// On: the log end offset is visible now. Off: a no-op, the high
+	// watermark only goes up.
+	p.refreshHighWatermark()
+	return nil
 }
 
 // Topic returns the name of the partition's topic.

@@ -22,7 +22,7 @@ func (p *Partition) LastStableOffset() int64 { return p.txns.lastStable(p.hw.Loa
 // with UnsafeExposeUnsynced the log end offset (published by the log after
 // the bytes are written, so everything below it is readable).
 func (p *Partition) visibleEnd() int64 {
-	if p.exposeUnsynced {
+	if p.exposeUnsynced.Load() {
 		return p.log.EndOffset()
 	}
 	return p.log.SyncedOffset()
