@@ -45,8 +45,7 @@ type Consumer struct {
 	marks map[TopicPartition]Offset // Consume: what the handler marked; commits use these instead of positions
 	hooks *handlerRun               // Consume: sessions end before a rebalance and start after it
 
-	recSlab  []record.Record // unused tails of the slabs Poll carves results from
-	byteSlab []byte
+	recSlab []record.Record // unused tail of the slab Poll carves results from
 
 	grp groupState
 

@@ -17,10 +17,11 @@ import (
 //
 // The fetched data is a View of the log's mapping (held between Polls, so
 // each batch is decoded once even when MaxPollRecords cuts through it),
-// the undecoded rest of it, and the decoded records not yet returned,
-// which alias the View. Poll copies what it returns, so nothing handed to
-// the application aliases the mapping; the View is released once its
-// records are all returned, or on Seek, revocation and Close.
+// the undecoded rest of it, and the decoded records not yet returned.
+// Batches are decoded from copies (see own), so no decoded record aliases
+// the mapping and nothing handed to the application does; the View is
+// released once its data is all decoded and returned, or on Seek,
+// revocation and Close.
 type partState struct {
 	tp TopicPartition
 	p  *partition.Partition
@@ -36,7 +37,7 @@ type partState struct {
 	view    segment.View
 	held    bool
 	rest    []byte          // batches of view not decoded yet
-	recs    []record.Record // decoded, recs[ri:] not returned yet
+	recs    []record.Record // decoded (owning their bytes), recs[ri:] not returned yet; reused
 	ri      int
 	decNext int64 // NextOffset of the last decoded batch
 	dec     record.Decoder
@@ -220,36 +221,39 @@ func (c *Consumer) resolvePositions() error {
 	return nil
 }
 
-// Slab sizes: Poll carves the records and bytes it returns from slabs
-// shared by successive Polls (never rewritten once handed out), so that a
-// Poll of 500 records does not cost two large allocations. The price: a
+// recSlabRecords bounds the slabs Poll carves the records it returns from.
+// A slab is shared by successive Polls (its records are never rewritten
+// once handed out), so that returning a batch of 100 records costs one
+// allocation, not 100. It holds a whole number of batches of the current
+// size where it can, and stays at or under 32 KiB (240 records of 136 B), a
+// small-object size class: large pointerful slabs cost more to allocate,
+// zero and scan (measured: a 4,096-record slab made Poll slower), and a
 // record kept by the application keeps its slab alive.
-const (
-	recSlabRecords = 4096
-	byteSlabBytes  = 1 << 20
-)
+const recSlabRecords = 240
 
-// drain returns up to MaxPollRecords buffered records, copied out of the
+// drain returns up to MaxPollRecords buffered records, none aliasing the
 // mapping, taking partitions round-robin from c.rr.
 //
-// It first estimates, from batch headers alone, how many records it will
-// return and how many bytes they hold, then allocates once (the records, the
-// pointers to them, one byte arena), decodes batches straight into the
-// result and copies keys, values and header values into the arena. Records
-// of compressed batches already own fresh buffers and are not copied. So a
-// Poll costs three allocations however many records it returns, and each
-// batch is decoded once: records past MaxPollRecords wait in the
-// partition's buffer for the next Poll.
+// It counts, from batch headers alone, how many records it will return,
+// allocates the result's pointer slice once, then decodes batch by batch
+// straight into records carved from c.recSlab. Each uncompressed batch is
+// first copied out of the mapping, whole, into an allocation of its own
+// (see own), and decoded from the copy, so that keys, values and header
+// values alias the copy instead of being copied one by one (records of
+// compressed batches alias the fresh buffer the decoder decompresses
+// into). Records past MaxPollRecords wait in the partition's buffer for the
+// next Poll, still pointing into their batch's copy. So a Poll of 500
+// records of batches of 100 costs about 10 allocations, and a record kept
+// by the application keeps its batch's copy and its record slab alive, not
+// more.
 func (c *Consumer) drain() ([]*record.Record, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := len(c.order)
-	count, bytes := 0, 0
+	count := 0
 	for i := 0; i < n && count < c.cfg.MaxPollRecords; i++ {
 		if s := c.order[(c.rr+i)%n]; s.fetchable() {
-			k, b := s.estimate(c.cfg.MaxPollRecords - count)
-			count += k
-			bytes += b
+			count += s.estimate(c.cfg.MaxPollRecords - count)
 		}
 	}
 	if count == 0 {
@@ -262,14 +266,7 @@ func (c *Consumer) drain() ([]*record.Record, error) {
 		}
 		return nil, nil
 	}
-	if cap(c.recSlab) < count {
-		c.recSlab = make([]record.Record, 0, max(count, recSlabRecords))
-	}
-	if cap(c.byteSlab) < bytes {
-		c.byteSlab = make([]byte, 0, max(bytes, byteSlabBytes))
-	}
-	out := c.recSlab[:0:count]
-	arena := c.byteSlab[:0]
+	out := make([]*record.Record, 0, count)
 	need := c.cfg.MaxPollRecords
 	for i := 0; i < n && need > 0; i++ {
 		s := c.order[(c.rr+i)%n]
@@ -278,7 +275,7 @@ func (c *Consumer) drain() ([]*record.Record, error) {
 		}
 		before := len(out)
 		var err error
-		out, arena, err = s.take(out, arena, need)
+		out, err = s.take(out, need, &c.recSlab)
 		if err != nil {
 			if len(out) > 0 {
 				break // return what was taken; the error comes back next Poll
@@ -290,34 +287,39 @@ func (c *Consumer) drain() ([]*record.Record, error) {
 	if n > 0 {
 		c.rr = (c.rr + 1) % n
 	}
-	// Hand the used parts of the slabs to the caller for good: later Polls
-	// carve only what follows.
-	if len(out) <= cap(c.recSlab) && len(out) > 0 && &out[0] == &c.recSlab[:1][0] {
-		c.recSlab = c.recSlab[len(out):len(out)]
-	}
-	if len(arena) > 0 && len(arena) <= cap(c.byteSlab) && &arena[0] == &c.byteSlab[:1][0] {
-		c.byteSlab = c.byteSlab[len(arena):len(arena)]
-	} else if len(arena) > 0 {
-		c.byteSlab = nil // copyBytes moved to a fresh arena
-	}
 	if len(out) == 0 {
 		return nil, nil
 	}
-	ptrs := make([]*record.Record, len(out))
-	for i := range out {
-		ptrs[i] = &out[i]
-	}
-	return ptrs, nil
+	return out, nil
 }
 
-// estimate returns about how many records (at most max) s can return now
-// and an upper bound of the bytes to copy for them, from the pending
-// records and the headers of the undecoded batches.
-func (s *partState) estimate(max int) (count, bytes int) {
-	for i := s.ri; i < len(s.recs) && count < max; i++ {
-		count++
-		bytes += recordBytes(&s.recs[i])
+// carve returns room for n (at most recSlabRecords) records at the start of
+// the unused slab *slab (len 0), with cap n, starting a new slab if it has
+// less. Records of it the caller hands out are given up with handOut.
+func carve(slab *[]record.Record, n int) []record.Record {
+	if cap(*slab) < n {
+		size := recSlabRecords
+		if n > 0 && n <= size {
+			size = size / n * n // whole batches: no tail left over
+		}
+		*slab = make([]record.Record, 0, max(n, size))
 	}
+	return (*slab)[:0:n]
+}
+
+// handOut gives up the first k records of the slab *slab, which dst (from
+// carve) starts with unless Decode reallocated it: later Polls carve only
+// what follows.
+func handOut(slab *[]record.Record, dst []record.Record, k int) {
+	if k > 0 && cap(*slab) > 0 && &dst[:1][0] == &(*slab)[:1][0] {
+		*slab = (*slab)[k:k]
+	}
+}
+
+// estimate returns about how many records (at most max) s can return now,
+// from the pending records and the headers of the undecoded batches.
+func (s *partState) estimate(max int) (count int) {
+	count = len(s.recs) - s.ri
 	for rest := s.rest; len(rest) >= record.BatchHeaderSize && count < max; {
 		h, err := record.ParseBatchHeader(rest)
 		if err != nil || h.Size() > len(rest) {
@@ -326,13 +328,10 @@ func (s *partState) estimate(max int) (count, bytes int) {
 		}
 		if !h.Attributes.Control() {
 			count += int(h.NumRecords)
-			if h.Attributes.Compression() == record.CompressionNone {
-				bytes += h.Size()
-			}
 		}
 		rest = rest[h.Size():]
 	}
-	return min(count, max), bytes
+	return min(count, max)
 }
 
 // skipEmpty decodes what is buffered when it holds no record to return
@@ -347,102 +346,92 @@ func (s *partState) skipEmpty() error {
 	return nil
 }
 
-// take appends up to need records of s to out, copying their bytes into
-// arena, and advances the position past them.
-func (s *partState) take(out []record.Record, arena []byte, need int) ([]record.Record, []byte, error) {
-	start := len(out)
-	// Pending records first: they alias the View (or a compressed
-	// batch's buffer), so copy.
-	for s.ri < len(s.recs) && need > 0 {
-		out = append(out, s.recs[s.ri])
-		s.recs[s.ri] = record.Record{}
-		s.ri++
-		need--
-		arena = copyRecord(&out[len(out)-1], arena)
+// take appends to out pointers to up to need records of s, carved from
+// slab, and advances the position past them. Pending records already own
+// their bytes (see own) but sit in s.recs, which is reused: they are moved
+// to the slab. Batches are decoded from their own copy into the slab.
+func (s *partState) take(out []*record.Record, need int, slab *[]record.Record) ([]*record.Record, error) {
+	var last *record.Record
+	if k := min(need, len(s.recs)-s.ri); k > 0 {
+		dst := carve(slab, k)[:k]
+		copy(dst, s.recs[s.ri:s.ri+k])
+		clear(s.recs[s.ri : s.ri+k])
+		s.ri += k
+		need -= k
+		handOut(slab, dst, k)
+		for i := range dst {
+			out = append(out, &dst[i])
+		}
+		last = &dst[k-1]
 	}
 	for need > 0 && len(s.rest) > 0 {
-		before := len(out)
-		h, recs, err := s.dec.Decode(s.rest, out)
+		// Decode into the slab; a batch of more records than a slab holds
+		// (or a control batch, or a damaged header, whose count is not
+		// to be trusted before Decode checks the CRC) gets an array of
+		// its own from Decode.
+		var dst []record.Record
+		if h, err := record.ParseBatchHeader(s.rest); err == nil && !h.Attributes.Control() &&
+			h.NumRecords <= recSlabRecords {
+			dst = carve(slab, int(h.NumRecords))
+		}
+		h, recs, err := s.dec.Decode(own(s.rest), dst)
 		if err != nil {
-			s.finishTake(out[start:])
-			return out, arena, err
+			s.finishTake(last)
+			return out, err
 		}
 		s.rest = s.rest[h.Size():]
 		s.decNext = h.NextOffset()
 		if h.Attributes.Control() {
-			clear(recs[before:])
-			out = recs[:before]
+			continue // decoded into an array of its own: nothing to clear
+		}
+		recs = dropBelow(recs, 0, s.pos)
+		if extra := len(recs) - need; extra > 0 {
+			// Past MaxPollRecords: keep the tail for the next Poll.
+			s.recs = append(s.recs[:0], recs[need:]...)
+			s.ri = 0
+			clear(recs[need:])
+			recs = recs[:need]
+		}
+		if len(recs) == 0 {
 			continue
 		}
-		keep := before
-		for i := before; i < len(recs); i++ {
-			if recs[i].Offset >= s.pos {
-				recs[keep] = recs[i]
-				keep++
-			}
+		handOut(slab, recs, len(recs))
+		for i := range recs {
+			out = append(out, &recs[i])
 		}
-		out = recs[:keep]
-		if extra := len(out) - before - need; extra > 0 {
-			// Past MaxPollRecords: keep the tail for the next Poll.
-			s.recs = append(s.recs[:0], out[len(out)-extra:]...)
-			s.ri = 0
-			clear(out[len(out)-extra:])
-			out = out[:len(out)-extra]
-		}
-		if h.Attributes.Compression() == record.CompressionNone {
-			for i := before; i < len(out); i++ {
-				arena = copyRecord(&out[i], arena)
-			}
-		}
-		need -= len(out) - before
+		need -= len(recs)
+		last = &recs[len(recs)-1]
 	}
-	s.finishTake(out[start:])
-	return out, arena, nil
+	s.finishTake(last)
+	return out, nil
 }
 
-// finishTake moves the position past the records taken and settles.
-func (s *partState) finishTake(taken []record.Record) {
-	if len(taken) > 0 {
-		last := &taken[len(taken)-1]
+// own returns the batch at the start of rest (a View of the mapping) in
+// memory that records decoded from it may alias for good: a copy of it, in
+// an allocation of its own that is never written again. Compressed batches
+// (the decoder decompresses them into a fresh buffer), control batches (no
+// record of theirs is returned) and damaged headers (Decode reports them)
+// are returned as they are.
+func own(rest []byte) []byte {
+	h, err := record.ParseBatchHeader(rest)
+	if err != nil || h.Size() > len(rest) || h.Attributes.Control() ||
+		h.Attributes.Compression() != record.CompressionNone {
+		return rest
+	}
+	// append, not make+copy: the runtime need not zero what it copies over.
+	return append([]byte(nil), rest[:h.Size()]...)
+}
+
+// finishTake moves the position past last, the last record taken (nil:
+// none), and settles.
+func (s *partState) finishTake(last *record.Record) {
+	if last != nil {
 		s.pos, s.epoch = last.Offset+1, last.LeaderEpoch
 	}
 	if s.ri == len(s.recs) && s.ri > 0 {
 		s.recs, s.ri = s.recs[:0], 0
 	}
 	s.settle()
-}
-
-// copyRecord moves r's key, value and header values into arena.
-func copyRecord(r *record.Record, arena []byte) []byte {
-	r.Key, arena = copyBytes(arena, r.Key)
-	r.Value, arena = copyBytes(arena, r.Value)
-	for h := range r.Headers {
-		r.Headers[h].Value, arena = copyBytes(arena, r.Headers[h].Value)
-	}
-	return arena
-}
-
-func recordBytes(r *record.Record) int {
-	n := len(r.Key) + len(r.Value)
-	for _, h := range r.Headers {
-		n += len(h.Value)
-	}
-	return n
-}
-
-// copyBytes copies b to the end of arena and returns the copy, keeping nil
-// as nil. When arena is full it starts a new one (the estimate is an upper
-// bound, so only after a surprise).
-func copyBytes(arena, b []byte) ([]byte, []byte) {
-	if b == nil {
-		return nil, arena
-	}
-	if cap(arena)-len(arena) < len(b) {
-		arena = make([]byte, 0, max(len(b), 64<<10))
-	}
-	start := len(arena)
-	arena = append(arena, b...)
-	return arena[start:len(arena):len(arena)], arena
 }
 
 // decodeOne decodes the next batch of rest into the pending records,
@@ -453,7 +442,7 @@ func (s *partState) decodeOne() error {
 		s.recs, s.ri = s.recs[:0], 0
 	}
 	before := len(s.recs)
-	h, recs, err := s.dec.Decode(s.rest, s.recs)
+	h, recs, err := s.dec.Decode(own(s.rest), s.recs)
 	if err != nil {
 		return err
 	}
@@ -463,16 +452,23 @@ func (s *partState) decodeOne() error {
 		s.recs = recs[:before]
 		return nil
 	}
-	keep := before
-	for i := before; i < len(recs); i++ {
-		if recs[i].Offset >= s.pos {
-			recs[keep] = recs[i]
-			keep++
-		}
-	}
-	clear(recs[keep:])
-	s.recs = recs[:keep]
+	s.recs = dropBelow(recs, before, s.pos)
 	return nil
+}
+
+// dropBelow removes from recs[from:], one batch's records in offset order,
+// those below pos (a prefix: after a Seek into the batch).
+func dropBelow(recs []record.Record, from int, pos int64) []record.Record {
+	k := from
+	for k < len(recs) && recs[k].Offset < pos {
+		k++
+	}
+	if k == from {
+		return recs
+	}
+	n := copy(recs[from:], recs[k:])
+	clear(recs[from+n:])
+	return recs[:from+n]
 }
 
 // settle moves the position past skipped data once every decoded record is
