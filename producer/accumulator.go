@@ -161,9 +161,12 @@ func (p *Producer) appendRecord(ctx context.Context, topic *topicState, parts []
 		}
 		if b := ps.open; b != nil {
 			if body, ok := b.fits(ts, s); ok {
-				p.addLocked(ps, b, r, fn, ts, body)
+				run := p.addLocked(ps, b, r, fn, ts, body)
 				ps.mu.Unlock()
 				p.accepted(r, fn)
+				if run {
+					p.callerRun(ps)
+				}
 				return ps
 			}
 		}
@@ -207,10 +210,13 @@ func (p *Producer) appendRecord(ctx context.Context, topic *topicState, parts []
 		// Another goroutine opened a batch meanwhile: use it if it has
 		// room, else close it.
 		if body, ok := b.fits(ts, s); ok {
-			p.addLocked(ps, b, r, fn, ts, body)
+			run := p.addLocked(ps, b, r, fn, ts, body)
 			ps.mu.Unlock()
 			p.discard(nb)
 			p.accepted(r, fn)
+			if run {
+				p.callerRun(ps)
+			}
 			return ps
 		}
 		p.sealLocked(ps, b)
@@ -221,31 +227,50 @@ func (p *Producer) appendRecord(ctx context.Context, topic *topicState, parts []
 	ps.open = nb
 	ps.live = append(ps.live, nb)
 	id := nb.id
-	p.addLocked(ps, nb, r, fn, ts, s.bodyAt(ts, ts, 0))
+	run := p.addLocked(ps, nb, r, fn, ts, s.bodyAt(ts, ts, 0))
 	if nb.sendNow && ps.open == nb {
 		p.scheduleLocked(ps)
 	}
 	ps.mu.Unlock()
-	if p.cfg.Linger > 0 {
+	if p.cfg.Linger > 0 && !run {
 		p.timer.push(lingerEntry{ps: ps, b: nb, id: id, deadline: created + p.cfg.Linger})
 	}
 	p.accepted(r, fn)
+	if run {
+		p.callerRun(ps)
+	}
 	return ps
 }
 
 // addLocked adds r to ps's open batch b, tells a BytesAware partitioner
 // (under the lock, as Java's accumulator does, so that r is not yet
 // delivered), and closes b if a record of the same size would not fit.
-func (p *Producer) addLocked(ps *partState, b *batch, r *record.Record, fn func(*record.Record, error), ts int64, body int) {
+//
+// It returns true when the caller is to append the closed batch itself
+// (caller-runs, see callerRun): b filled up, caller-runs is on (acks=1, no
+// compression), and no sender holds or awaits the partition. ps is then marked
+// scheduled, as it would be for a sender, so that nothing else appends its
+// batches until callerRun is done.
+func (p *Producer) addLocked(ps *partState, b *batch, r *record.Record, fn func(*record.Record, error), ts int64, body int) (callerRuns bool) {
 	size := sizeOf(body)
 	b.add(r, fn, ts, body, p.cfg.Acks != AcksNone)
 	full := len(b.buf)+size > b.limit
 	if ba := ps.topic.bytesAware; ba != nil {
 		ba.OnAppend(r, ps.id, size, full || len(ps.queue) > 0)
 	}
-	if full {
-		p.sealLocked(ps, b)
+	if !full {
+		return false
 	}
+	if p.callerRuns && !ps.scheduled {
+		if ps.open == b {
+			ps.open = nil
+		}
+		ps.queue = append(ps.queue, b)
+		ps.scheduled = true
+		return true
+	}
+	p.sealLocked(ps, b)
+	return false
 }
 
 // accepted finishes Produce for a record added to a batch: with acks=0 the

@@ -23,7 +23,10 @@
 // it. A record that fails at once (ErrClosed, ErrRecordTooLarge,
 // ErrBufferFull, the context's error, a partitioner's or the broker's error)
 // has its callback run before Produce returns; the others on the producer's
-// goroutines. No callback or interceptor ever runs with a lock of the
+// goroutines, or, with acks=1 and no compression, on the goroutine of a
+// Produce call that filled a batch of an idle partition and appended it
+// itself (caller-runs: no hand-off to a sender; that batch's callbacks run
+// before that call returns). No callback or interceptor ever runs with a lock of the
 // producer held, nothing must be read from a channel, and no error is
 // dropped: with acks=0, errors found after the callback ran are returned by
 // Flush and Close. Close delivers what is buffered and waits for it (as
@@ -108,8 +111,11 @@
 //
 // # Caveats
 //
-//   - A slow callback holds up its partition's later records: keep callbacks
-//     quick. A panic in a callback is not recovered (it is a bug of the
+//   - A slow callback holds up its partition's later records, and with
+//     caller-runs (acks=1, no compression) the Produce call that appended
+//     them: keep callbacks quick. Callbacks may run inside Produce on the
+//     producing goroutine, so do not call Produce holding a lock that a
+//     callback takes. A panic in a callback is not recovered (it is a bug of the
 //     caller, reported with its stack); a panic in an interceptor is
 //     recovered and logged, as Kafka does.
 //   - Batches are not split: a batch that the topic's max.message.bytes

@@ -139,6 +139,10 @@ type uniformStickyPartitioner struct {
 	// above 2 × batchSize, so the unconditional switch is always reached.
 	state     atomic.Uint64
 	batchSize uint64 // in [1, MaxInt32]
+	// The state is changed by a CAS for every record appended: padding
+	// the struct to two cache lines (its own size class) keeps other
+	// objects, such as a sender's, out of its line.
+	_ [128 - 16]byte
 }
 
 func packUniform(choice int32, produced uint32) uint64 {

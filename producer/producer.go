@@ -44,6 +44,13 @@ type Producer struct {
 	syncQ   workQueue
 	timer   lingerQueue
 
+	// callerRuns enables the caller-runs append of full batches (callerRun):
+	// acks=1 and uncompressed batches only (a compressing encoder per
+	// caller would cost too much memory; with acks=all the syncers deliver
+	// anyway). callers keeps the callers' senders for reuse.
+	callerRuns bool
+	callers    sync.Pool
+
 	closing   atomic.Bool
 	closingCh chan struct{} // closed when Close begins
 	aborted   atomic.Bool   // CloseContext's deadline passed
@@ -110,6 +117,7 @@ func newProducer(b *samsa.Broker, cfg *Config, hook func(*part.Partition, []byte
 		closingCh:  make(chan struct{}),
 		stop:       make(chan struct{}),
 		appendHook: hook,
+		callerRuns: c.Acks == AcksLeader && c.Compression == record.CompressionNone,
 	}
 	if p.idempotent {
 		id, epoch, err := b.InitProducerID(context.Background())
@@ -184,9 +192,12 @@ func (p *Producer) ProducerID() (id int64, epoch int16) {
 // Where fn runs: with no lock of the producer held, on the caller's
 // goroutine before Produce returns when r fails at once (ErrClosed,
 // ErrRecordTooLarge, ErrBufferFull, ctx's error, a partitioner's or the
-// broker's error) or with AcksNone; otherwise on one of the producer's
-// goroutines, in order for the records of one partition. It should be
-// quick: it holds up the partition's later records.
+// broker's error) or with AcksNone; otherwise, in order for the records of
+// one partition, on one of the producer's goroutines or, with AcksLeader
+// and no compression, possibly on the goroutine of a Produce call (this
+// one or another producing to the partition) that filled the batch and
+// appended it itself (caller-runs, below). It should be
+// quick: it holds up the partition's later records and that Produce call.
 //
 // Ownership: Produce copies r's Key, Value and Headers before it returns,
 // so the caller may reuse those slices at once. The *Record itself belongs
@@ -199,6 +210,11 @@ func (p *Producer) ProducerID() (id int64, epoch int16) {
 // until batches are delivered, Config.MaxBlock passes (ErrBufferFull) or ctx
 // ends (ctx's error); and the first time it sees a topic, while the broker
 // looks it up or auto-creates it. ctx has no effect once r is accepted.
+// Caller-runs: with AcksLeader and no compression, when r fills its batch
+// and no sender is busy with the partition, Produce appends the batch
+// itself (one write to the partition's log, no hand-off to a sender) and
+// runs its records' callbacks before it returns, so it also waits for that
+// append; an append that must be retried is left to the senders.
 //
 // In steady state Produce allocates nothing beyond what the caller's record
 // and callback are.

@@ -3,6 +3,7 @@ package producer
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -70,12 +71,16 @@ func (q *workQueue) stop() {
 
 // sender is one goroutine's state: an encoder and its buffers.
 type sender struct {
-	p    *Producer
-	enc  record.Encoder
-	buf  []byte // compressed batches
-	recs []record.Record
-	hdrs []record.Header
-	take []*batch
+	p *Producer
+	// caller is set for a caller-runs sender (callerRun): it appends each
+	// batch once and hands a batch that failed with a retriable error,
+	// with the rest, to the sender pool instead of waiting to retry.
+	caller bool
+	enc    record.Encoder
+	buf    []byte // compressed batches
+	recs   []record.Record
+	hdrs   []record.Header
+	take   []*batch
 }
 
 // errRetriable marks an append error as worth a retry. Tests wrap it to
@@ -114,8 +119,18 @@ func (s *sender) run(ps *partState) {
 	}
 	ps.mu.Unlock()
 
-	for _, b := range s.take {
-		s.send(ps, b)
+	for i, b := range s.take {
+		if !s.send(ps, b) {
+			// A caller-runs append failed but may be retried: the
+			// senders retry it and append the batches after it, in
+			// order. ps stays scheduled, now for a sender.
+			ps.mu.Lock()
+			ps.queue = slices.Insert(ps.queue, 0, s.take[i:]...)
+			p.appendQ.push(ps)
+			ps.mu.Unlock()
+			clear(s.take)
+			return
+		}
 	}
 	clear(s.take)
 
@@ -129,8 +144,10 @@ func (s *sender) run(ps *partState) {
 }
 
 // send encodes b once, appends it (retrying retriable errors until the
-// delivery timeout), and hands it on for delivery.
-func (s *sender) send(ps *partState, b *batch) {
+// delivery timeout), and hands it on for delivery. It returns false, with
+// b neither delivered nor failed, when a caller-runs sender leaves a
+// retry to the sender pool.
+func (s *sender) send(ps *partState, b *batch) bool {
 	p := s.p
 	switch {
 	case p.aborted.Load():
@@ -139,6 +156,10 @@ func (s *sender) send(ps *partState, b *batch) {
 		b.err = fmt.Errorf("%w: %d records for %s-%d waited %v", ErrDeliveryTimeout, len(b.entries), ps.topic.name, ps.id, p.cfg.DeliveryTimeout)
 	default:
 		b.err = s.appendBatch(ps, b)
+		if b.err == errHandOff {
+			b.err = nil
+			return false
+		}
 	}
 	if p.cfg.Acks == AcksAll {
 		// Delivered by the partition's syncer, in order with the batches
@@ -150,9 +171,32 @@ func (s *sender) send(ps *partState, b *batch) {
 			p.syncQ.push(ps)
 		}
 		ps.mu.Unlock()
-		return
+		return true
 	}
 	p.complete(ps, b)
+	return true
+}
+
+// errHandOff is appendBatch's answer to a caller-runs sender whose append
+// failed with a retriable error: the senders are to retry.
+var errHandOff = errors.New("producer: retry on a sender")
+
+// callerRun appends the batches queued on ps on the caller's goroutine, as
+// a sender would (caller-runs): Produce calls it, holding no lock, after
+// addLocked closed a full batch of a partition that no sender held
+// (ps.scheduled was false; addLocked set it). The batch goes to the
+// partition without a hand-off to another goroutine, while its buffer is
+// still in the caller's cache; per-partition order and one append at a
+// time per partition hold as with senders, since ps is scheduled until
+// run ends. The records' callbacks (acks=1) then run here, on the
+// caller's goroutine, with no lock held, before Produce returns.
+func (p *Producer) callerRun(ps *partState) {
+	s, _ := p.callers.Get().(*sender)
+	if s == nil {
+		s = &sender{p: p, caller: true}
+	}
+	s.run(ps)
+	p.callers.Put(s)
 }
 
 func (s *sender) appendBatch(ps *partState, b *batch) error {
@@ -194,6 +238,10 @@ func (s *sender) appendBatch(ps *partState, b *batch) error {
 		p.refreshClock()
 		if err == nil || !retriable(err) {
 			break
+		}
+		if s.caller {
+			p.stats.retries.Add(1)
+			return errHandOff
 		}
 		if p.aborted.Load() {
 			return fmt.Errorf("%w: %w", ErrClosed, err)
