@@ -28,7 +28,7 @@ var layer = map[string]int{
 	"consumer":  7,
 	"samsatest": 8,
 	"cmd":       8,
-	"examples":  8,
+	"examples":  9, // examples may show samsatest in use
 }
 
 // forbidden are imports no library code of ours may use: the standard log
