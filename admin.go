@@ -104,18 +104,11 @@ func (b *Broker) freshCheckpointLocked() error {
 // ErrClosed, or an I/O error (the topic is deleted unless the error came
 // before the registry was written: DescribeTopic tells).
 func (b *Broker) DeleteTopic(name string) error {
-	if err := b.checkOpen(); err != nil {
+	t, unlock, err := b.lockUserTopic(name)
+	if err != nil {
 		return err
 	}
-	if err := checkUserTopic(name); err != nil {
-		return err
-	}
-	b.adminMu.Lock()
-	defer b.adminMu.Unlock()
-	if err := b.checkOpen(); err != nil {
-		return err
-	}
-	t := b.topicMap()[name]
+	defer unlock()
 	m, err := b.reg.deleteTopic(name, func(*topicMeta) error {
 		b.publishTopicLocked(name, nil)
 		if t == nil {
@@ -199,18 +192,11 @@ func (b *Broker) DescribeTopic(name string) (TopicDescription, error) {
 // partitions run with it, and every partition opens with it at the
 // broker's next Open.
 func (b *Broker) AlterTopicConfig(name string, props map[string]string) error {
-	if err := b.checkOpen(); err != nil {
+	t, unlock, err := b.lockUserTopic(name)
+	if err != nil {
 		return err
 	}
-	if err := checkUserTopic(name); err != nil {
-		return err
-	}
-	b.adminMu.Lock()
-	defer b.adminMu.Unlock()
-	if err := b.checkOpen(); err != nil {
-		return err
-	}
-	t := b.topicMap()[name]
+	defer unlock()
 	if t == nil {
 		return fmt.Errorf("%w: %q", ErrUnknownTopic, name)
 	}
@@ -235,6 +221,26 @@ func (b *Broker) AlterTopicConfig(name string, props map[string]string) error {
 	}
 	b.publishTopicLocked(name, &openTopic{meta: m, parts: t.parts})
 	return b.applyTopicConfigLocked(m, t.parts)
+}
+
+// lockUserTopic is the preamble of the admin calls on a user's topic:
+// it checks the broker is open and name is a user topic's, takes adminMu
+// (and checks again: Close may have run while it waited) and looks the
+// topic up. t is nil when the topic does not exist; unlock releases
+// adminMu.
+func (b *Broker) lockUserTopic(name string) (t *openTopic, unlock func(), err error) {
+	if err := b.checkOpen(); err != nil {
+		return nil, nil, err
+	}
+	if err := checkUserTopic(name); err != nil {
+		return nil, nil, err
+	}
+	b.adminMu.Lock()
+	if err := b.checkOpen(); err != nil {
+		b.adminMu.Unlock()
+		return nil, nil, err
+	}
+	return b.topicMap()[name], b.adminMu.Unlock, nil
 }
 
 // applyTopicConfigLocked reconfigures the running partitions parts of
@@ -264,18 +270,11 @@ func (b *Broker) applyTopicConfigLocked(m *topicMeta, parts []*partition.Partiti
 // topic keeps its old count until the broker is opened again, which
 // creates the missing partitions).
 func (b *Broker) CreatePartitions(name string, total int32) error {
-	if err := b.checkOpen(); err != nil {
+	t, unlock, err := b.lockUserTopic(name)
+	if err != nil {
 		return err
 	}
-	if err := checkUserTopic(name); err != nil {
-		return err
-	}
-	b.adminMu.Lock()
-	defer b.adminMu.Unlock()
-	if err := b.checkOpen(); err != nil {
-		return err
-	}
-	t := b.topicMap()[name]
+	defer unlock()
 	if t == nil {
 		return fmt.Errorf("%w: %q", ErrUnknownTopic, name)
 	}
