@@ -3,7 +3,6 @@ package producer
 import (
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"math/bits"
 	"time"
 
@@ -18,24 +17,6 @@ import (
 // batch is handed to record.Encoder, which compresses the same records
 // once. TestEncodeMatchesRecordEncoder holds the two paths byte-equal to
 // Encoder.AppendBatch.
-
-// Offsets of the batch header fields (record package doc, "Batch layout").
-const (
-	offLength          = 8
-	offLeaderEpoch     = 12
-	offMagic           = 16
-	offCRC             = 17
-	offAttributes      = 21
-	offLastOffsetDelta = 23
-	offBaseTimestamp   = 27
-	offMaxTimestamp    = 35
-	offProducerID      = 43
-	offProducerEpoch   = 51
-	offBaseSequence    = 53
-	offNumRecords      = 57
-)
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // recordSizes are the parts of a record's encoded size that do not depend
 // on its place in a batch.
@@ -116,24 +97,22 @@ type batchFields struct {
 // putHeader writes the header of the uncompressed batch in b.buf and its
 // CRC: what record.Encoder.AppendBatch writes for the same records.
 func (b *batch) putHeader(f batchFields) {
-	h := b.buf[:record.BatchHeaderSize]
-	binary.BigEndian.PutUint64(h, 0)
-	binary.BigEndian.PutUint32(h[offLength:], uint32(len(b.buf)-record.LogOverhead))
-	binary.BigEndian.PutUint32(h[offLeaderEpoch:], uint32(record.NoLeaderEpoch&0xffffffff))
-	h[offMagic] = record.Magic
-	binary.BigEndian.PutUint16(h[offAttributes:], 0)
-	binary.BigEndian.PutUint32(h[offLastOffsetDelta:], uint32(len(b.entries)-1))
-	binary.BigEndian.PutUint64(h[offBaseTimestamp:], uint64(b.baseTS))
-	binary.BigEndian.PutUint64(h[offMaxTimestamp:], uint64(b.maxTS))
 	pid, epoch, seq := int64(record.NoProducerID), int16(record.NoProducerEpoch), int32(record.NoSequence)
 	if f.idempotent {
 		pid, epoch, seq = f.producerID, f.epoch, f.baseSeq
 	}
-	binary.BigEndian.PutUint64(h[offProducerID:], uint64(pid))
-	binary.BigEndian.PutUint16(h[offProducerEpoch:], uint16(epoch))
-	binary.BigEndian.PutUint32(h[offBaseSequence:], uint32(seq))
-	binary.BigEndian.PutUint32(h[offNumRecords:], uint32(len(b.entries)))
-	binary.BigEndian.PutUint32(h[offCRC:], crc32.Checksum(b.buf[offAttributes:], castagnoli))
+	record.PutBatchHeader(b.buf, record.BatchHeader{
+		Length:          int32(len(b.buf) - record.LogOverhead),
+		LeaderEpoch:     record.NoLeaderEpoch,
+		Magic:           record.Magic,
+		LastOffsetDelta: int32(len(b.entries) - 1),
+		BaseTimestamp:   b.baseTS,
+		MaxTimestamp:    b.maxTS,
+		ProducerID:      pid,
+		ProducerEpoch:   epoch,
+		BaseSequence:    seq,
+		NumRecords:      int32(len(b.entries)),
+	})
 }
 
 // unstamp undoes what Append may have changed in an encoded batch that
@@ -142,13 +121,13 @@ func (b *batch) putHeader(f batchFields) {
 // must not carry them. Base offset and leader epoch are overwritten by
 // every Append anyway.
 func unstamp(enc []byte, maxTS int64) {
-	attrs := binary.BigEndian.Uint16(enc[offAttributes:])
-	if attrs&uint16(record.AttrLogAppendTime) == 0 {
-		return
+	h, err := record.ParseBatchHeader(enc)
+	if err != nil || !h.Attributes.LogAppendTime() {
+		return // our own encoding: it parses
 	}
-	binary.BigEndian.PutUint16(enc[offAttributes:], attrs&^uint16(record.AttrLogAppendTime))
-	binary.BigEndian.PutUint64(enc[offMaxTimestamp:], uint64(maxTS))
-	binary.BigEndian.PutUint32(enc[offCRC:], crc32.Checksum(enc[offAttributes:], castagnoli))
+	h.Attributes &^= record.AttrLogAppendTime
+	h.MaxTimestamp = maxTS
+	record.PutBatchHeader(enc, h)
 }
 
 // decodeInto rebuilds the records of b, aliasing its buffer, into recs and

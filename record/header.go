@@ -193,3 +193,26 @@ func SetLogAppendTime(b []byte, ts int64) {
 	binary.BigEndian.PutUint64(b[offMaxTimestamp:], uint64(ts))
 	binary.BigEndian.PutUint32(b[offCRC:], ComputeCRC(b))
 }
+
+// PutBatchHeader writes h into the 61-byte header of the batch at b[0:]
+// and then the CRC-32C over the rest of the batch (attributes to the end
+// given by h.Length, whose records section must already be in place);
+// h.CRC is ignored. It is how an encoder that writes records straight into
+// a batch buffer (the producer's accumulator) finishes the batch. It does
+// not allocate, and panics if b is shorter than LogOverhead + h.Length.
+func PutBatchHeader(b []byte, h BatchHeader) {
+	b = b[:LogOverhead+int(h.Length)]
+	binary.BigEndian.PutUint64(b[offBaseOffset:], uint64(h.BaseOffset))
+	binary.BigEndian.PutUint32(b[offLength:], uint32(h.Length))
+	binary.BigEndian.PutUint32(b[offLeaderEpoch:], uint32(h.LeaderEpoch))
+	b[offMagic] = byte(h.Magic)
+	binary.BigEndian.PutUint16(b[offAttributes:], uint16(h.Attributes))
+	binary.BigEndian.PutUint32(b[offLastOffsetDelta:], uint32(h.LastOffsetDelta))
+	binary.BigEndian.PutUint64(b[offBaseTimestamp:], uint64(h.BaseTimestamp))
+	binary.BigEndian.PutUint64(b[offMaxTimestamp:], uint64(h.MaxTimestamp))
+	binary.BigEndian.PutUint64(b[offProducerID:], uint64(h.ProducerID))
+	binary.BigEndian.PutUint16(b[offProducerEpoch:], uint16(h.ProducerEpoch))
+	binary.BigEndian.PutUint32(b[offBaseSequence:], uint32(h.BaseSequence))
+	binary.BigEndian.PutUint32(b[offNumRecords:], uint32(h.NumRecords))
+	binary.BigEndian.PutUint32(b[offCRC:], crc32.Checksum(b[offAttributes:], castagnoli))
+}
