@@ -45,16 +45,7 @@ func groupsList(e *env, args []string) error {
 		return err
 	}
 	slices.Sort(names)
-	if *asJSON {
-		if names == nil {
-			names = []string{}
-		}
-		return writeJSON(e.stdout, names)
-	}
-	for _, n := range names {
-		fmt.Fprintln(e.stdout, n)
-	}
-	return nil
+	return e.printNames(names, *asJSON)
 }
 
 // groupJSON is a group's description for --json.

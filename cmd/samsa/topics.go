@@ -215,16 +215,7 @@ func topicsList(e *env, args []string) error {
 			return err
 		}
 	}
-	if *asJSON {
-		if names == nil {
-			names = []string{}
-		}
-		return writeJSON(e.stdout, names)
-	}
-	for _, n := range names {
-		fmt.Fprintln(e.stdout, n)
-	}
-	return nil
+	return e.printNames(names, *asJSON)
 }
 
 // topicJSON is a topic's description for --json.
@@ -364,4 +355,19 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	var set bool
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	return set
+}
+
+// printNames prints names one a line, or as a JSON array (never null) for
+// --json: the output of `topics list` and `groups list`.
+func (e *env) printNames(names []string, asJSON bool) error {
+	if asJSON {
+		if names == nil {
+			names = []string{}
+		}
+		return writeJSON(e.stdout, names)
+	}
+	for _, n := range names {
+		fmt.Fprintln(e.stdout, n)
+	}
+	return nil
 }
