@@ -186,6 +186,62 @@ func benchBaseline(b *testing.B, size int, syncEach bool) {
 	reportRecords(b, b.N)
 }
 
+// BenchmarkFloor is the floor of BenchmarkAppend under the design's rule
+// that an appended batch is in the page cache when Append returns (one
+// write per batch, no user-space buffer): the same batch bytes written
+// with one pwrite(2) each at increasing offsets of a file reserved with
+// fallocate in segment.DefaultPreallocateBytes chunks, as a segment is,
+// with one fdatasync at the end (sync=none) or after every batch
+// (sync=batch). No log code runs: Append / Floor is what the log costs
+// above the system calls it cannot avoid, Floor / Baseline what one write
+// per batch costs against one per MiB.
+func BenchmarkFloor(b *testing.B) {
+	for _, rs := range benchRecordSizes {
+		for _, sync := range []string{"none", "batch"} {
+			name := fmt.Sprintf("record=%s/batch=%d/sync=%s", rs.name, benchBatchRecords, sync)
+			b.Run(name, func(b *testing.B) { benchFloor(b, rs.size, sync == "batch") })
+		}
+	}
+}
+
+func benchFloor(b *testing.B, size int, syncEach bool) {
+	var enc record.Encoder
+	_, batch := benchBatch(b, &enc, size)
+	f, err := fs.Default.OpenFile(filepath.Join(b.TempDir(), "floor"), os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o644)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	b.SetBytes(int64(len(batch)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	var off, reserved int64
+	for range b.N {
+		for off+int64(len(batch)) > reserved {
+			if err := f.Allocate(reserved, segment.DefaultPreallocateBytes); err != nil {
+				b.Fatal(err)
+			}
+			reserved += segment.DefaultPreallocateBytes
+		}
+		if _, err := f.WriteAt(batch, off); err != nil {
+			b.Fatal(err)
+		}
+		off += int64(len(batch))
+		if syncEach {
+			if err := f.Sync(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if !syncEach {
+		if err := f.Sync(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	reportRecords(b, b.N)
+}
+
 // benchReadLog builds a log of 1 M records of 100 B (10,000 batches of
 // 100), synced and left open: its pages are in the page cache.
 func benchReadLog(b *testing.B) *Log {

@@ -199,8 +199,24 @@ func (l *Log) Append(batch []byte) (baseOffset, lastOffset int64, err error) {
 	if err != nil {
 		return -1, -1, fmt.Errorf("log: append: %w: %w", ErrInvalidBatch, err)
 	}
+	return l.AppendChecked(batch, h)
+}
+
+// AppendChecked is Append for a caller that has just validated batch
+// itself: h is what record.CheckBatch returned for it, and batch has not
+// changed since except in fields the CRC does not cover or by a function
+// that recomputes the CRC (record.SetLogAppendTime; h.MaxTimestamp then
+// updated to match). It skips Append's CRC pass over the batch (a second
+// one when the caller checked it, as partition.Append does). A batch that
+// does not match h is still refused when its size or offsets disagree, but
+// one with a wrong CRC is written as it is and reads back as corrupt: the
+// check is the caller's.
+func (l *Log) AppendChecked(batch []byte, h record.BatchHeader) (baseOffset, lastOffset int64, err error) {
 	if h.Size() != len(batch) {
 		return -1, -1, fmt.Errorf("log: append: %w: %d bytes after the batch", ErrInvalidBatch, len(batch)-h.Size())
+	}
+	if h.LastOffsetDelta < 0 {
+		return -1, -1, fmt.Errorf("log: append: %w: last offset delta %d", ErrInvalidBatch, h.LastOffsetDelta)
 	}
 	l.mu.Lock()
 	if l.closing.Load() {

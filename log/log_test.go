@@ -133,6 +133,37 @@ func TestAppendInvalidBatch(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// TestAppendChecked: the trusted append takes the caller's header, refuses
+// a header that disagrees with the bytes' size, and writes what reads back
+// exactly as Append's batches do.
+func TestAppendChecked(t *testing.T) {
+	l := openLog(t, t.TempDir(), nil)
+	b := makeBatch(t, 0, 3, 10, 0)
+	h, err := record.CheckBatch(b)
+	require.NoError(t, err)
+	_, _, err = l.AppendChecked(b[:len(b)-1], h)
+	require.ErrorIs(t, err, ErrInvalidBatch)
+	_, _, err = l.AppendChecked(append(append([]byte(nil), b...), 0), h)
+	require.ErrorIs(t, err, ErrInvalidBatch)
+	bad := h
+	bad.LastOffsetDelta = -1
+	_, _, err = l.AppendChecked(b, bad)
+	require.ErrorIs(t, err, ErrInvalidBatch)
+	require.Equal(t, int64(0), l.EndOffset())
+
+	base, last, err := l.AppendChecked(b, h)
+	require.NoError(t, err)
+	require.Equal(t, [2]int64{0, 2}, [2]int64{base, last})
+	b2 := makeBatch(t, 3, 2, 10, 0)
+	h2, err := record.CheckBatch(b2)
+	require.NoError(t, err)
+	base, last, err = l.AppendChecked(b2, h2)
+	require.NoError(t, err)
+	require.Equal(t, [2]int64{3, 4}, [2]int64{base, last})
+	require.NoError(t, l.Sync())
+	require.Equal(t, int64(5), readAll(t, l, 0))
+}
+
 func TestAppendPatchesBaseOffsetAndKeepsCRC(t *testing.T) {
 	l := openLog(t, t.TempDir(), nil)
 	appendN(t, l, 3, 1, 10, 0)

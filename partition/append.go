@@ -106,8 +106,8 @@ func (p *Partition) Append(batch []byte) (AppendResult, error) {
 		record.SetLogAppendTime(batch, res.LogAppendTime)
 		h.MaxTimestamp = res.LogAppendTime // as stored, for the producer state
 	}
-	record.PutLeaderEpoch(batch, 0) // one machine, one leader, epoch 0 forever
-	base, last, err := p.log.Append(batch)
+	record.PutLeaderEpoch(batch, 0)                  // one machine, one leader, epoch 0 forever
+	base, last, err := p.log.AppendChecked(batch, h) // validate checked the CRC
 	if base >= 0 {
 		// Appended, even if a sync the flush policy ran failed after.
 		if n := p.log.Segments(); n != p.segments {

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Storage-engine benchmarks for BENCHMARKS.md: ten interleaved rounds in
-# which each log Append variant runs right next to its bufio baseline
-# (alternating which goes first), so that the load drift of a shared
-# machine hits both sides of each ratio alike; then reads and reopens.
+# which each log Append variant runs right next to its bufio baseline and
+# its one-pwrite-per-batch floor (rotating which goes first), so that the
+# load drift of a shared machine hits every side of each ratio alike; then
+# reads and reopens.
 #
 #   scripts/bench-storage.sh [OUT]      (default OUT: bench-storage.txt)
 #   benchstat OUT
@@ -19,7 +20,12 @@ for i in 1 2 3 4 5 6 7 8 9 10; do
     for sync in none batch; do
       A="^BenchmarkAppend\$/^record=$rs\$/^batch=100\$/^encode=(true|false)\$/^sync=$sync\$"
       Z="^BenchmarkBaseline\$/^record=$rs\$/^batch=100\$/^sync=$sync\$"
-      if [ $((i % 2)) = 1 ]; then run "$A"; run "$Z"; else run "$Z"; run "$A"; fi
+      F="^BenchmarkFloor\$/^record=$rs\$/^batch=100\$/^sync=$sync\$"
+      case $((i % 3)) in
+      0) run "$A"; run "$Z"; run "$F" ;;
+      1) run "$Z"; run "$F"; run "$A" ;;
+      *) run "$F"; run "$A"; run "$Z" ;;
+      esac
     done
   done
   run '^BenchmarkRead$'
