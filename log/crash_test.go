@@ -1,33 +1,24 @@
 package log
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/samsalog/samsa/internal/crashtest"
 	"github.com/samsalog/samsa/internal/fs"
 	"github.com/samsalog/samsa/record"
 	"github.com/samsalog/samsa/segment"
-)
-
-// Environment of a TestCrashChild process.
-const (
-	crashChildEnv     = "SAMSA_CRASH_CHILD"      // the log's directory
-	crashChildSeedEnv = "SAMSA_CRASH_CHILD_SEED" // the child's seed
 )
 
 // crashConfig returns a random configuration for a crash-test log: small
@@ -51,9 +42,8 @@ func crashConfig(rng *rand.Rand) *Config {
 }
 
 // TestCrashChild is not a test: it is the child process of TestCrashKill,
-// which runs this test binary again with -test.run=^TestCrashChild$ and
-// SAMSA_CRASH_CHILD set, and kills it with SIGKILL. Run as an ordinary test
-// it skips at once; the skip is expected.
+// which runs this test binary again with crashtest.Start and kills it with
+// SIGKILL. Run as an ordinary test it skips at once; the skip is expected.
 //
 // The child opens the log, then appends, syncs, rolls and applies
 // retention at random, and reports on file descriptor 3, one line per
@@ -66,20 +56,10 @@ func crashConfig(rng *rand.Rand) *Config {
 //	d <start>   DeleteRecordsBefore returned: the log start offset is at least start
 //	z <end>     the child wrote its budget and waits to be killed
 func TestCrashChild(t *testing.T) {
-	dir := os.Getenv(crashChildEnv)
-	if dir == "" {
-		t.Skip("helper process of TestCrashKill; runs only as its child")
-	}
-	seed, err := strconv.ParseUint(os.Getenv(crashChildSeedEnv), 10, 64)
-	require.NoError(t, err)
-	rng := rand.New(rand.NewPCG(seed, 0xc4a54))
-	out := os.NewFile(3, "reports")
-	say := func(kind byte, v int64) {
-		_, err := out.Write(fmt.Appendf(nil, "%c %d\n", kind, v))
-		if err != nil {
-			panic(err) // the parent is gone
-		}
-	}
+	child := crashtest.AsChild(t)
+	dir := child.Dir
+	rng := rand.New(rand.NewPCG(child.Seed, 0xc4a54))
+	say := func(kind byte, v int64) { child.Reportf("%c %d", kind, v) }
 	cfg := crashConfig(rng)
 	say('b', 0)
 	l, err := Open(dir, cfg)
@@ -153,15 +133,11 @@ func TestCrashChild(t *testing.T) {
 	stop.Store(true)
 	wg.Wait()
 	say('z', l.EndOffset())
-	// Wait for the kill. Should the parent die first, its end of stdin
-	// closes and the child exits too.
-	_, _ = io.Copy(io.Discard, os.Stdin)
-	os.Exit(3)
+	child.WaitForKill()
 }
 
 // crashReports is what a child reported, as maxima.
 type crashReports struct {
-	mu       sync.Mutex
 	opened   bool
 	appended int64 // offsets below survive a crash of the process
 	synced   int64 // offsets below survive a crash of the machine
@@ -170,8 +146,6 @@ type crashReports struct {
 }
 
 func (r *crashReports) add(kind byte, v int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.lines++
 	switch kind {
 	case 'o':
@@ -193,34 +167,17 @@ func (r *crashReports) add(kind byte, v int64) {
 // returns what it reported before it died.
 func runCrashChild(t *testing.T, rng *rand.Rand, dir string) *crashReports {
 	t.Helper()
-	pr, pw, err := os.Pipe()
-	require.NoError(t, err)
-	defer pr.Close()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(),
-		crashChildEnv+"="+dir,
-		crashChildSeedEnv+"="+strconv.FormatUint(rng.Uint64(), 10))
-	cmd.ExtraFiles = []*os.File{pw}
-	var output bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &output, &output
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	defer stdin.Close()
-	require.NoError(t, cmd.Start())
-	require.NoError(t, pw.Close())
-
 	rep := &crashReports{}
 	before, opened := make(chan struct{}), make(chan struct{})
-	readerDone := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		var err error
-		for sc.Scan() {
-			kind, num, ok := strings.Cut(sc.Text(), " ")
-			v, perr := strconv.ParseInt(num, 10, 64)
-			if !ok || len(kind) != 1 || perr != nil {
-				err = fmt.Errorf("bad report line %q", sc.Text())
-				break
+	child := crashtest.Start(t, &crashtest.Config{
+		Test: "TestCrashChild",
+		Dir:  dir,
+		Seed: rng.Uint64(),
+		Report: func(line string) error {
+			kind, num, ok := strings.Cut(line, " ")
+			v, err := strconv.ParseInt(num, 10, 64)
+			if !ok || len(kind) != 1 || err != nil {
+				return fmt.Errorf("bad report line %q", line)
 			}
 			rep.add(kind[0], v)
 			switch kind[0] {
@@ -229,54 +186,16 @@ func runCrashChild(t *testing.T, rng *rand.Rand, dir string) *crashReports {
 			case 'o':
 				close(opened)
 			}
-		}
-		if err == nil {
-			err = sc.Err()
-		}
-		_, _ = io.Copy(io.Discard, pr)
-		readerDone <- err
-	}()
-	exited := make(chan struct{})
-	var waitErr error
-	go func() {
-		waitErr = cmd.Wait()
-		close(exited)
-	}()
-
+			return nil
+		},
+	})
 	// Mostly kill while the child works; one time in five around its
 	// Open, which then recovers what the previous child left.
 	trigger, delay := opened, time.Duration(rng.Int64N(int64(120*time.Millisecond)))
 	if rng.IntN(5) == 0 {
 		trigger, delay = before, time.Duration(rng.Int64N(int64(15*time.Millisecond)))
 	}
-	killed := false
-	select {
-	case <-trigger:
-		timer := time.NewTimer(delay)
-		select {
-		case <-timer.C:
-		case <-exited:
-			timer.Stop()
-		}
-	case <-exited:
-	case <-time.After(2 * time.Minute):
-		t.Errorf("the child did not report in time")
-	}
-	select {
-	case <-exited:
-	default:
-		killed = true
-		require.NoError(t, cmd.Process.Kill())
-		<-exited
-	}
-	require.NoError(t, <-readerDone)
-	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
-	if !killed || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-		t.Fatalf("the child ended by itself (%v), not by our SIGKILL; its output:\n%s", waitErr, output.String())
-	}
-	if strings.Contains(output.String(), "DATA RACE") {
-		t.Fatalf("the race detector found a data race in the child:\n%s", output.String())
-	}
+	require.NoError(t, child.KillAfter(trigger, delay))
 	return rep
 }
 

@@ -6,22 +6,21 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"hash/fnv"
 	"math/rand/v2"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/samsalog/samsa/internal/crashtest"
 	"github.com/samsalog/samsa/record"
 	"github.com/samsalog/samsa/segment"
 )
 
 // Flags of the crash and corruption tests (crash_test.go, corrupt_test.go).
 var (
-	crashSeedFlag = flag.Uint64("crash.seed", 0,
+	crashSeed = crashtest.SeedFlag("crash.seed",
 		"seed of the randomized crash and corruption tests (0: from the clock); every test logs the seed it used")
 	crashCycles = flag.Int("crash.cycles", 20, "kill-and-recover cycles of TestCrashKill")
 	crashFlips  = flag.Int("crash.flips", 150, "bit flips of TestCrashBitFlips")
@@ -54,29 +53,13 @@ func skipKnownFinding(t *testing.T, finding string) {
 	}
 }
 
-// crashSeed is the seed of this run: -crash.seed, or the clock, read once so
-// that every test of a run logs the same seed and one flag replays them all.
-var crashSeed = sync.OnceValue(func() uint64 {
-	if *crashSeedFlag != 0 {
-		return *crashSeedFlag
-	}
-	return uint64(time.Now().UnixNano())
-})
-
 // crashRand returns the test's random source, derived from the run's seed
-// and the test's name, and logs the seed at once and again on failure.
+// (-crash.seed or the clock, read once so that one flag replays every test
+// of a run) and the test's name, and logs the seed at once and again on
+// failure.
 func crashRand(t *testing.T) *rand.Rand {
 	t.Helper()
-	seed := crashSeed()
-	t.Logf("seed %d (replay: -run '^%s$' -crash.seed=%d)", seed, t.Name(), seed)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("FAILED with seed %d: replay with -run '^%s$' -crash.seed=%d", seed, t.Name(), seed)
-		}
-	})
-	h := fnv.New64a()
-	h.Write([]byte(t.Name()))
-	return rand.New(rand.NewPCG(seed, h.Sum64()))
+	return crashSeed.Rand(t)
 }
 
 // crashDir returns a new, empty directory for a test's logs. It is removed

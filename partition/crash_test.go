@@ -3,42 +3,33 @@
 package partition
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/binary"
 	"flag"
 	"fmt"
-	"hash/fnv"
-	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/samsalog/samsa/internal/crashtest"
 	"github.com/samsalog/samsa/log"
 	"github.com/samsalog/samsa/record"
 )
 
 var (
-	crashSeedFlag = flag.Uint64("partition.crash.seed", 0,
+	crashSeed = crashtest.SeedFlag("partition.crash.seed",
 		"seed of TestCrashIdempotence (0: from the clock; the seed is logged)")
 	crashCycles = flag.Int("partition.crash.cycles", 4, "kill-and-retry cycles of TestCrashIdempotence")
 )
 
-// Environment of a TestCrashIdempotenceChild process.
-const (
-	crashChildEnv     = "SAMSA_PARTITION_CRASH_CHILD"      // the partition's directory
-	crashChildSeedEnv = "SAMSA_PARTITION_CRASH_CHILD_SEED" // the child's seed
-	crashChildPlanEnv = "SAMSA_PARTITION_CRASH_CHILD_PLAN" // the producers: pid/epoch/seq/index;...
-)
+// crashChildPlanEnv is the producers of a TestCrashIdempotenceChild
+// process: pid/epoch/seq/index;...
+const crashChildPlanEnv = "SAMSA_PARTITION_CRASH_CHILD_PLAN"
 
 // crashPipeline is how many batches a child's producer appends before it
 // waits for their acknowledgement: at most this many are unacknowledged
@@ -119,9 +110,8 @@ func crashConfig(rng *rand.Rand) *Config {
 
 // TestCrashIdempotenceChild is not a test: it is the child process of
 // TestCrashIdempotence, which runs this test binary again with
-// -test.run=^TestCrashIdempotenceChild$ and SAMSA_PARTITION_CRASH_CHILD
-// set, and kills it with SIGKILL. Run as an ordinary test it skips at
-// once.
+// crashtest.Start and kills it with SIGKILL. Run as an ordinary test it
+// skips at once.
 //
 // The child opens the partition, and for each producer of its plan a
 // goroutine appends up to crashPipeline batches, waits until they are
@@ -131,24 +121,14 @@ func crashConfig(rng *rand.Rand) *Config {
 //	o                               Open returned
 //	a <pid> <epoch> <seq> <index> <base> <last>   a batch is acknowledged
 func TestCrashIdempotenceChild(t *testing.T) {
-	dir := os.Getenv(crashChildEnv)
-	if dir == "" {
-		t.Skip("helper process of TestCrashIdempotence; runs only as its child")
-	}
-	seed, err := strconv.ParseUint(os.Getenv(crashChildSeedEnv), 10, 64)
-	require.NoError(t, err)
+	child := crashtest.AsChild(t)
+	seed := child.Seed
 	plan, err := parsePlan(os.Getenv(crashChildPlanEnv))
 	require.NoError(t, err)
 	rng := rand.New(rand.NewPCG(seed, 0x1de))
-	out := os.NewFile(3, "reports")
-	say := func(line []byte) {
-		if _, err := out.Write(line); err != nil {
-			panic(err) // the parent is gone
-		}
-	}
-	p, err := Open(dir, "crash", 0, crashConfig(rng))
+	p, err := Open(child.Dir, "crash", 0, crashConfig(rng))
 	require.NoError(t, err)
-	say([]byte("o\n"))
+	child.Reportf("o")
 
 	var wg sync.WaitGroup
 	for i, c := range plan {
@@ -157,7 +137,6 @@ func TestCrashIdempotenceChild(t *testing.T) {
 			// Not require: FailNow works only on the test's goroutine; a
 			// panic fails the child as loudly.
 			var enc record.Encoder
-			var lines []byte
 			for range 2000 {
 				type sent struct {
 					c   crashProducer
@@ -176,18 +155,14 @@ func TestCrashIdempotenceChild(t *testing.T) {
 					panic(err)
 				}
 				for _, s := range batch {
-					lines = fmt.Appendf(lines[:0], "a %d %d %d %d %d %d\n",
+					child.Reportf("a %d %d %d %d %d %d",
 						s.c.pid, s.c.epoch, s.c.seq, s.c.index, s.res.BaseOffset, s.res.LastOffset)
-					say(lines)
 				}
 			}
 		})
 	}
 	wg.Wait()
-	// Wait for the kill. Should the parent die first, its end of stdin
-	// closes and the child exits too.
-	_, _ = io.Copy(io.Discard, os.Stdin)
-	os.Exit(3)
+	child.WaitForKill()
 }
 
 // ackedBatch is a batch a child reported acknowledged.
@@ -201,105 +176,34 @@ type ackedBatch struct {
 // sometimes during its Open) and returns what it acknowledged.
 func runIdempotenceChild(t *testing.T, rng *rand.Rand, dir string, plan []crashProducer) []ackedBatch {
 	t.Helper()
-	pr, pw, err := os.Pipe()
-	require.NoError(t, err)
-	defer pr.Close()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashIdempotenceChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(),
-		crashChildEnv+"="+dir,
-		crashChildSeedEnv+"="+strconv.FormatUint(rng.Uint64(), 10),
-		crashChildPlanEnv+"="+formatPlan(plan))
-	cmd.ExtraFiles = []*os.File{pw}
-	var output bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &output, &output
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	defer stdin.Close()
-	require.NoError(t, cmd.Start())
-	require.NoError(t, pw.Close())
-
-	var (
-		mu    sync.Mutex
-		acked []ackedBatch
-	)
+	var acked []ackedBatch
 	opened := make(chan struct{})
-	readerDone := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		var err error
-		for sc.Scan() {
-			line := sc.Text()
+	child := crashtest.Start(t, &crashtest.Config{
+		Test: "TestCrashIdempotenceChild",
+		Dir:  dir,
+		Seed: rng.Uint64(),
+		Env:  []string{crashChildPlanEnv + "=" + formatPlan(plan)},
+		Report: func(line string) error {
 			if line == "o" {
 				close(opened)
-				continue
+				return nil
 			}
 			var a ackedBatch
-			if _, err = fmt.Sscanf(line, "a %d %d %d %d %d %d", &a.c.pid, &a.c.epoch, &a.c.seq, &a.c.index, &a.base, &a.last); err != nil {
-				err = fmt.Errorf("bad report line %q: %w", line, err)
-				break
+			if _, err := fmt.Sscanf(line, "a %d %d %d %d %d %d", &a.c.pid, &a.c.epoch, &a.c.seq, &a.c.index, &a.base, &a.last); err != nil {
+				return fmt.Errorf("bad report line %q: %w", line, err)
 			}
-			mu.Lock()
 			acked = append(acked, a)
-			mu.Unlock()
-		}
-		if err == nil {
-			err = sc.Err()
-		}
-		_, _ = io.Copy(io.Discard, pr)
-		readerDone <- err
-	}()
-	exited := make(chan struct{})
-	var waitErr error
-	go func() {
-		waitErr = cmd.Wait()
-		close(exited)
-	}()
-
-	delay := time.Duration(rng.Int64N(int64(150 * time.Millisecond)))
+			return nil
+		},
+	})
+	// Mostly kill while the child appends; one time in six around its
+	// Open.
+	trigger, delay := opened, time.Duration(rng.Int64N(int64(150*time.Millisecond)))
 	if rng.IntN(6) == 0 {
-		delay = time.Duration(rng.Int64N(int64(2 * time.Millisecond))) // around its Open
-	} else {
-		select {
-		case <-opened:
-		case <-exited:
-		case <-time.After(2 * time.Minute):
-			t.Errorf("the child did not open in time")
-		}
+		trigger, delay = nil, time.Duration(rng.Int64N(int64(2*time.Millisecond)))
 	}
-	timer := time.NewTimer(delay)
-	select {
-	case <-timer.C:
-	case <-exited:
-		timer.Stop()
-	}
-	killed := false
-	select {
-	case <-exited:
-	default:
-		killed = true
-		require.NoError(t, cmd.Process.Kill())
-		<-exited
-	}
-	require.NoError(t, <-readerDone)
-	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
-	if !killed || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-		t.Fatalf("the child ended by itself (%v), not by our SIGKILL; its output:\n%s", waitErr, output.String())
-	}
+	require.NoError(t, child.KillAfter(trigger, delay))
 	return acked
-}
-
-// crashRand returns the test's random source, seeded by
-// -partition.crash.seed or the clock, and logs the seed.
-func crashRand(t *testing.T) *rand.Rand {
-	t.Helper()
-	seed := *crashSeedFlag
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("seed %d (replay: -run '^%s$' -partition.crash.seed=%d)", seed, t.Name(), seed)
-	h := fnv.New64a()
-	h.Write([]byte(t.Name()))
-	return rand.New(rand.NewPCG(seed, h.Sum64()))
 }
 
 // TestCrashIdempotence is the end-to-end idempotence test, with
@@ -330,7 +234,7 @@ func TestCrashIdempotence(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts child processes")
 	}
-	rng := crashRand(t)
+	rng := crashSeed.Rand(t)
 	dir, err := os.MkdirTemp("", "samsa-partition-crash-")
 	require.NoError(t, err)
 	t.Cleanup(func() {
