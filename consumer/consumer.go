@@ -226,6 +226,17 @@ func (c *Consumer) Assignment() []TopicPartition {
 // and rejoins. The application never has to restart its loop. With
 // auto-commit, Poll also commits the positions every AutoCommit.Interval.
 //
+// A join waits for the group's rebalance: until every member has rejoined
+// and, for a group that was empty, the coordinator's initial rebalance
+// delay (100 ms by default) has passed. When ctx ends first, Poll returns
+// ctx.Err() and the join stays pending under the member ID the coordinator
+// gave: the next Poll continues the same join (as Kafka's consumer keeps
+// its JoinGroup request across polls), so Polls with contexts shorter than
+// a rebalance still join, without a new member or an extra rebalance (a
+// first join not continued within SessionTimeout is dropped by the
+// coordinator, and the next Poll joins anew). The callbacks run in the
+// Poll that completes the join.
+//
 // Errors: ctx.Err(); ErrClosed; ErrNoOffset or ErrOffsetOutOfRange (naming
 // the partition) with AutoOffsetReset none; record.ErrCorrupt for damaged
 // data; the group's errors (a fenced static member).
@@ -327,7 +338,9 @@ func (c *Consumer) rewind(recs []*record.Record) {
 }
 
 // Close leaves the group at once (unless the consumer is a static member),
-// so that the others rebalance without waiting for a session timeout.
+// so that the others rebalance without waiting for a session timeout; a
+// consumer whose join is pending (a Poll's ctx ended during a rebalance)
+// leaves under its pending member ID, so no member is left behind.
 // Before that, with auto-commit, it commits the positions, then calls the
 // Revoked callback with the owned partitions (in the calling goroutine).
 // A Poll waiting in another goroutine returns ErrClosed. Close waits for

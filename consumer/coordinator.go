@@ -13,6 +13,10 @@ import (
 // without the coordinator; coordinator_groupwip.go adapts *group.Coordinator
 // to it.
 type coordinator interface {
+	// join is group.Coordinator.Join. When ctx ends first it returns
+	// ctx.Err() with the member ID in the result, if the coordinator kept
+	// the member in the round (a pending join, continued by joining again
+	// with that ID); the other fields are zero.
 	join(ctx context.Context, req joinRequest) (joinResult, error)
 	heartbeat(group, member string, generation int32) error
 	// rebalanceNotify returns a channel closed when member must rejoin, or

@@ -51,7 +51,8 @@ func (g groupCoordinator) join(ctx context.Context, req joinRequest) (joinResult
 		Owned: toGroupTPs(req.Owned), Generation: req.Generation,
 	})
 	if err != nil {
-		return joinResult{}, err
+		// With ctx.Err(): the ID of the member, pending in the round.
+		return joinResult{MemberID: res.MemberID}, err
 	}
 	return joinResult{MemberID: res.MemberID, Generation: res.Generation, Protocol: res.Protocol,
 		Assignment: fromGroupTPs(res.Assignment)}, nil

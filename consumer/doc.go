@@ -49,7 +49,9 @@
 //     Poll within MaxPollInterval leaves the group and rejoins at its next
 //     Poll. Rebalances happen inside Poll, with the callbacks of
 //     Config.Rebalance run in Poll's goroutine in the order Poll documents;
-//     the application's loop never restarts.
+//     the application's loop never restarts. A join that Poll's ctx cuts
+//     short stays pending under its member ID and the next Poll continues
+//     it, so short Poll contexts join as long ones do.
 //   - isolation.level read_committed reads what read_uncommitted reads until
 //     samsa has transactions (partitions refuse transactional batches).
 //

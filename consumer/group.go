@@ -23,6 +23,12 @@ type groupState struct {
 	fatal      error
 	topics     []string // the subscription sent at the last join
 	notify     <-chan struct{}
+	// pending is set when a Join ended with Poll's ctx and the
+	// coordinator kept the member in its round under memberID: the next
+	// Poll continues that join with the same ID (KIP-394), and a
+	// heartbeat's illegal generation meanwhile means the round completed
+	// with the member in it, not that it lost its partitions.
+	pending bool
 
 	inPoll         bool
 	lastPollEnd    time.Time
@@ -35,6 +41,7 @@ type groupState struct {
 // poll: joins and rebalances with their callbacks, and auto-commits.
 // Called at the start of Poll and after each wait.
 func (c *Consumer) maintainGroup(ctx context.Context) error {
+	c.checkNotify()
 	for range 100 {
 		c.mu.Lock()
 		g := &c.grp
@@ -149,9 +156,15 @@ func (c *Consumer) rebalance(ctx context.Context) error {
 	stop()
 
 	c.mu.Lock()
-	g.joining = false
+	g.joining, g.pending = false, false
 	if err != nil {
 		g.needJoin = true
+		if res.MemberID != "" {
+			// ctx ended first, and the member waits in the round under
+			// this ID: the next Poll rejoins with it, which continues
+			// the same join, and Close leaves with it.
+			g.memberID, g.pending = res.MemberID, true
+		}
 		kind := c.coord.kind(err)
 		switch {
 		case c.closed:
@@ -175,6 +188,9 @@ func (c *Consumer) rebalance(ctx context.Context) error {
 			return g.fatal
 		}
 		c.mu.Unlock()
+		if cerr := ctx.Err(); cerr != nil && errors.Is(err, cerr) {
+			return cerr // Poll's ctx ended: Poll returns ctx.Err() as documented
+		}
 		return fmt.Errorf("consumer: join group %q: %w", c.cfg.Group, err)
 	}
 	g.memberID, g.generation, g.joined, g.topics = res.MemberID, res.Generation, true, topics
@@ -342,15 +358,7 @@ func (c *Consumer) heartbeatLoop(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case <-notify:
-			c.mu.Lock()
-			if c.grp.notify == notify {
-				c.grp.notify = nil
-				if c.grp.joined && !c.grp.joining {
-					c.grp.needJoin = true
-				}
-			}
-			c.mu.Unlock()
-			c.signal()
+			c.rebalanceNoticed(notify)
 		case <-hb.C:
 			c.heartbeat()
 		case <-metaC:
@@ -363,6 +371,44 @@ func (c *Consumer) heartbeatLoop(stop <-chan struct{}) {
 			c.signal()
 		}
 	}
+}
+
+// checkNotify handles, at the start of Poll, a RebalanceNotify channel
+// that closed since the last check, without waiting for the heartbeat
+// goroutine to see it.
+func (c *Consumer) checkNotify() {
+	c.mu.Lock()
+	notify := c.grp.notify
+	c.mu.Unlock()
+	if notify == nil {
+		return
+	}
+	select {
+	case <-notify:
+		c.rebalanceNoticed(notify)
+	default:
+	}
+}
+
+// rebalanceNoticed handles the closing of the RebalanceNotify channel
+// notify: a rebalance started, or the member was removed (session expired)
+// or fenced. A heartbeat tells which before Poll acts on it, so that a
+// removed member calls Lost, not Revoked.
+func (c *Consumer) rebalanceNoticed(notify <-chan struct{}) {
+	c.mu.Lock()
+	if c.grp.notify != notify {
+		c.mu.Unlock()
+		return
+	}
+	c.grp.notify = nil
+	c.mu.Unlock()
+	c.heartbeat()
+	c.mu.Lock()
+	if c.grp.joined && !c.grp.joining {
+		c.grp.needJoin = true
+	}
+	c.mu.Unlock()
+	c.signal()
 }
 
 // heartbeat sends one heartbeat, or leaves the group if the application
@@ -397,13 +443,15 @@ func (c *Consumer) heartbeat() {
 	kind := c.coord.kind(err)
 	c.mu.Lock()
 	if g.generation == gen && g.memberID == member && g.joined && !g.joining {
-		switch kind {
-		case kindRebalance:
+		switch {
+		case kind == kindRebalance, kind == kindIllegalGeneration && g.pending:
+			// A rebalance, or the one the member is pending in has
+			// completed with it: the next Join gets its assignment.
 			g.needJoin = true
-		case kindUnknownMember, kindIllegalGeneration:
+		case kind == kindUnknownMember, kind == kindIllegalGeneration:
 			g.lost, g.joined = true, false
 			g.resetID = kind == kindUnknownMember
-		case kindFenced:
+		case kind == kindFenced:
 			g.fatal = fmt.Errorf("consumer: group %q: %w", c.cfg.Group, err)
 		default:
 			c.log.Warn("consumer: heartbeat failed", "group", c.cfg.Group, "err", err)

@@ -77,11 +77,11 @@ type churnPeriod struct {
 func testChurnReal(t *testing.T, members, perPart int, assignors []group.Assignor) {
 	const parts = 8
 	const topic = "t"
-	// Each Poll gets a second: longer than the coordinator's initial
-	// rebalance delay and a rebalance round. A Join runs under Poll's
-	// context, and a new member whose Join is canceled is removed, so a
-	// Poll context shorter than the initial delay never joins.
-	const pollTimeout = time.Second
+	// Each Poll gets 30ms, less than the coordinator's initial rebalance
+	// delay (100ms) and than most rounds: a join that a Poll's ctx cuts
+	// short stays pending under its member ID and the next Poll
+	// continues it.
+	const pollTimeout = 30 * time.Millisecond
 	const produceFor = 1500 * time.Millisecond // the producer's pace; the churn spans it
 	seed := rand.Uint64()
 	t.Logf("seed %d", seed)

@@ -386,21 +386,26 @@ func TestJoinCanceled(t *testing.T) {
 	c := e.c
 	a, err := c.Join(context.Background(), req("", []string{"t"}))
 	require.NoError(t, err)
-	// b's Join waits for a; b gives up: it is removed, and a's group
-	// goes back to stable after a rejoins.
+	// b's Join waits for a; b gives up: it gets its member ID back and
+	// stays pending, so a's rejoin waits for b until b leaves.
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	done := make(chan joinOutcome, 1)
 	go func() {
-		_, err := c.Join(ctx, req("", []string{"t"}))
-		done <- err
+		res, err := c.Join(ctx, req("", []string{"t"}))
+		done <- joinOutcome{res, err}
 	}()
 	require.Eventually(t, func() bool { return isErr(c.Heartbeat("g", a.MemberID, 1), ErrRebalanceInProgress) },
 		5*time.Second, time.Millisecond)
 	cancel()
-	require.ErrorIs(t, <-done, context.Canceled)
-	a2, err := c.Join(context.Background(), rejoin(req("", []string{"t"}), a))
-	require.NoError(t, err)
-	require.Len(t, tps(a2.Assignment), 2)
+	b := <-done
+	require.ErrorIs(t, b.err, context.Canceled)
+	require.NotEmpty(t, b.res.MemberID, "the pending member's ID")
+	require.Zero(t, b.res.Generation)
+	a2ch := joinAsync(c, rejoin(req("", []string{"t"}), a))
+	require.NoError(t, c.Leave("g", b.res.MemberID))
+	a2 := <-a2ch
+	require.NoError(t, a2.err)
+	require.Len(t, tps(a2.res.Assignment), 2)
 	d, err := c.DescribeGroup("g")
 	require.NoError(t, err)
 	require.Len(t, d.Members, 1)

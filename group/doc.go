@@ -15,7 +15,11 @@
 // goroutine, not the user's) within its session timeout, Commit with its
 // generation, and Join again when Heartbeat returns ErrRebalanceInProgress
 // or its RebalanceNotify channel closes; Leave when it closes or misses
-// max.poll.interval.ms.
+// max.poll.interval.ms. A Join whose ctx ends before the rebalance
+// completes returns the member's ID with ctx.Err(), and the member stays
+// in the rebalance: joining again with that ID continues the same join (a
+// member created by that Join is pending, as in KIP-394, and is removed if
+// it does not come back within its session timeout).
 //
 // A rebalance starts when a member joins, leaves, misses its session
 // timeout or rejoins with another subscription, and when the partition

@@ -180,9 +180,10 @@ func (m *loopMember) run(ctx context.Context, onJoin func(*loopMember, JoinResul
 		res, err := m.c.Join(ctx, m.req)
 		switch {
 		case ctx.Err() != nil:
-			// Join may have succeeded as ctx ended: leave with its ID.
+			// Join may have succeeded as ctx ended, or returned the ID
+			// of a pending member: leave with it.
 			id := m.req.MemberID
-			if err == nil {
+			if res.MemberID != "" {
 				id = res.MemberID
 			}
 			if id != "" {

@@ -103,7 +103,15 @@ type member struct {
 	joined  bool
 	waiting bool
 	joinSeq uint64 // order of joining, for picking a leader
-	isNew   bool   // joined the group in the round in progress
+	// firstJoin is set while the only Join of the member is the one that
+	// created it (MemberID ""): if that Join's ctx ends before the round
+	// does, the member becomes pending (KIP-394): it keeps its ID, and the
+	// round waits for it to rejoin with it, until its session expires.
+	firstJoin bool
+	// missed is set when the member was in the last round (joined) but
+	// not waiting in Join when it completed: it has not seen the result
+	// of the current generation.
+	missed bool
 
 	// deadline is when the session expires, unless the member is heard
 	// from again; timer fires at or after it (sessionTimer).

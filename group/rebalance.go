@@ -57,7 +57,12 @@ func (r *round) result(id string) (JoinResult, error) {
 // and assignment when the group is stable and the member rejoins with its
 // subscription and protocols unchanged: a known member, or a static member
 // restarting under the same InstanceID within its session timeout (its
-// previous member ID is then fenced: ErrFencedInstance).
+// previous member ID is then fenced: ErrFencedInstance). It also returns
+// at once, under a cooperative protocol, to a member that was in the
+// round that completed last without waiting for its answer (its ctx
+// ended, see below) and rejoins unchanged while the next rebalance (such
+// as the cooperative follow-up) is in progress: it gets its assignment of
+// that generation, which tells it what to revoke, and must then rejoin.
 //
 // A Join that starts a rebalance makes every other member's Heartbeat
 // return ErrRebalanceInProgress and closes their RebalanceNotify channels;
@@ -67,10 +72,23 @@ func (r *round) result(id string) (JoinResult, error) {
 // rebalance itself at once, so its new owner gets the partition in the
 // next generation.
 //
-// When ctx ends first, Join returns ctx.Err(); a member that was joining
-// for the first time is removed, a known member stays in the round and
-// must call Join again to learn its assignment. The member's session timer
-// is paused while it waits in Join.
+// When ctx ends before the round completes, Join returns ctx.Err() and,
+// in JoinResult.MemberID, the member's ID (nothing else), also for a member
+// that joined with MemberID "" (a ctx done before the call changes
+// nothing and returns no ID): the member stays in the group, and the
+// caller continues its join by calling Join again with that ID, as Kafka's
+// consumer keeps its JoinGroup request across polls. That call waits for
+// the same round if it is still in progress (no new round starts), or
+// returns at once the member's assignment if the round completed
+// meanwhile. A member created by the Join whose ctx ended is pending, as
+// after Kafka's MEMBER_ID_REQUIRED (KIP-394): the round waits for it to
+// rejoin with its ID, up to the rebalance timeout, and it is removed (the
+// round then goes on without it) if it does not rejoin within its session
+// timeout, counted from when Join returned. A known member that stops
+// waiting still counts as joined: the round completes without waiting for
+// it, and Heartbeat keeps its session alive meanwhile. A caller that gives
+// up on the group calls Leave with the ID. The member's session timer is
+// paused while it waits in Join.
 //
 // Errors: ErrInvalidGroupID, ErrInvalidSessionTimeout,
 // ErrInconsistentProtocol, ErrUnknownMember, ErrFencedInstance, ErrClosed,
@@ -124,12 +142,20 @@ func (c *Coordinator) Join(ctx context.Context, req JoinRequest) (JoinResult, er
 		return r.result(id)
 	default:
 	}
-	if g.round == r && g.members[id] == m && m.waiting {
+	if g.members[id] != m {
+		// Removed or fenced meanwhile (r.errs says which): the ID is
+		// of no use.
+		return JoinResult{}, ctx.Err()
+	}
+	if g.round == r && m.waiting {
 		m.waiting = false
-		if m.isNew {
-			c.removeLocked(g, m, "join canceled")
-			c.maybeCompleteLocked(g)
-			return JoinResult{}, ctx.Err()
+		// Its session runs from now: a member that does not come back
+		// is removed one session timeout later.
+		m.heard(time.Now())
+		if m.firstJoin {
+			// Pending (KIP-394): the round waits for it to rejoin with
+			// the ID, as Kafka's client does after MEMBER_ID_REQUIRED.
+			m.joined = false
 		}
 	}
 	return JoinResult{MemberID: id}, ctx.Err()
@@ -169,9 +195,11 @@ func (c *Coordinator) joinLocked(g *group, req *JoinRequest, names, topics []str
 		}
 		m.wake() // the old process learns it must stop
 		m.session, m.rebalance = session, rebalance
+		m.firstJoin = false // the instance is known: it keeps its place
 		m.heard(now)
 		c.log.Info("group: static member rejoined", "group", g.name, "instance", req.InstanceID, "member", m.id, "fenced", old)
 		if g.state == StateStable && m.sameMetadata(topics, names) {
+			m.missed = false
 			return m, g.currentResultLocked(m), true, nil
 		}
 		m.update(req, names, topics)
@@ -183,7 +211,7 @@ func (c *Coordinator) joinLocked(g *group, req *JoinRequest, names, topics []str
 		if req.InstanceID != "" {
 			prefix = req.InstanceID
 		}
-		m = &member{id: newMemberID(prefix), instanceID: req.InstanceID, isNew: true, session: session, rebalance: rebalance}
+		m = &member{id: newMemberID(prefix), instanceID: req.InstanceID, firstJoin: true, session: session, rebalance: rebalance}
 		for g.members[m.id] != nil {
 			m.id = newMemberID(prefix)
 		}
@@ -214,9 +242,23 @@ func (c *Coordinator) joinLocked(g *group, req *JoinRequest, names, topics []str
 			return nil, JoinResult{}, false, err
 		}
 		m.session, m.rebalance = session, rebalance
+		m.firstJoin = false
 		m.heard(now)
-		if g.state == StateStable && m.sameMetadata(topics, names) {
-			return m, g.currentResultLocked(m), true, nil
+		if m.sameMetadata(topics, names) {
+			if g.state == StateStable {
+				m.missed = false
+				return m, g.currentResultLocked(m), true, nil
+			}
+			if m.missed && g.rebalProto == Cooperative && !m.joined {
+				// It was in the round that just completed but had
+				// stopped waiting, and the group is already in the
+				// cooperative follow-up round. Its assignment of the
+				// generation it missed tells it what to revoke: joining
+				// the follow-up without it, it would keep claiming
+				// those partitions and need one more round.
+				m.missed = false
+				return m, g.currentResultLocked(m), true, nil
+			}
 		}
 		m.update(req, names, topics)
 	}
@@ -228,7 +270,7 @@ func (c *Coordinator) joinLocked(g *group, req *JoinRequest, names, topics []str
 		g.joinSeq++
 		m.joinSeq = g.joinSeq
 	}
-	m.waiting = true
+	m.waiting, m.missed = true, false
 	return m, JoinResult{}, false, nil
 }
 
@@ -419,7 +461,8 @@ func (c *Coordinator) completeLocked(g *group, timedOut bool) {
 		if m.waiting {
 			r.results[m.id] = g.currentResultLocked(m)
 		}
-		m.joined, m.waiting, m.isNew = false, false, false
+		m.missed = m.joined && !m.waiting
+		m.joined, m.waiting, m.firstJoin = false, false, false
 	}
 	close(r.done)
 	c.log.Info("group: stable", "group", g.name, "generation", g.generation, "protocol", proto,
@@ -624,7 +667,8 @@ func closedChan() <-chan struct{} {
 // Leave removes the member from the group at once (Kafka's LeaveGroup),
 // which rebalances. A consumer calls it when it closes (dynamic members
 // only: a static member that leaves gives up the point of being static)
-// and when max.poll.interval.ms passes without a poll. Errors:
+// and when max.poll.interval.ms passes without a poll, with the ID a Join
+// cut short by its ctx returned if it has no other. Errors:
 // ErrUnknownMember, ErrFencedInstance, ErrClosed.
 func (c *Coordinator) Leave(group, memberID string) error {
 	g, err := c.lockGroup(group, false)
