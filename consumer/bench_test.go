@@ -133,28 +133,35 @@ func BenchmarkPoll(b *testing.B) {
 		reportGC(b, gc)
 	})
 
-	b.Run(fmt.Sprintf("level=consumer/size=%dB/batch=%d", size, batch), func(b *testing.B) {
-		c, err := New(br, &Config{AutoOffsetReset: OffsetResetEarliest})
-		require.NoError(b, err)
-		defer c.Close()
-		require.NoError(b, c.Assign([]TopicPartition{{"t", 0}}))
-		b.ReportAllocs()
-		b.SetBytes(n * size)
-		ctx := context.Background()
-		gc := numGC()
-		for b.Loop() {
-			require.NoError(b, c.Seek(TopicPartition{"t", 0}, 0))
-			for got := 0; got < n; {
-				recs, err := c.Poll(ctx)
-				if err != nil {
-					b.Fatal(err)
-				}
-				got += len(recs)
-			}
+	for _, reuse := range []bool{false, true} {
+		name := fmt.Sprintf("level=consumer/size=%dB/batch=%d", size, batch)
+		if reuse {
+			// Config.ReuseRecords: records valid until the next Poll.
+			name = fmt.Sprintf("level=consumer-reuse/size=%dB/batch=%d", size, batch)
 		}
-		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
-		reportGC(b, gc)
-	})
+		b.Run(name, func(b *testing.B) {
+			c, err := New(br, &Config{AutoOffsetReset: OffsetResetEarliest, ReuseRecords: reuse})
+			require.NoError(b, err)
+			defer c.Close()
+			require.NoError(b, c.Assign([]TopicPartition{{"t", 0}}))
+			b.ReportAllocs()
+			b.SetBytes(n * size)
+			ctx := context.Background()
+			gc := numGC()
+			for b.Loop() {
+				require.NoError(b, c.Seek(TopicPartition{"t", 0}, 0))
+				for got := 0; got < n; {
+					recs, err := c.Poll(ctx)
+					if err != nil {
+						b.Fatal(err)
+					}
+					got += len(recs)
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+			reportGC(b, gc)
+		})
+	}
 }
 
 // numGC returns the number of garbage collections completed so far.

@@ -12,6 +12,7 @@ import (
 	samsa "github.com/samsalog/samsa"
 	"github.com/samsalog/samsa/partition"
 	"github.com/samsalog/samsa/record"
+	"github.com/samsalog/samsa/segment"
 )
 
 // Consumer reads records from partitions of a Broker: partitions it is
@@ -46,6 +47,14 @@ type Consumer struct {
 	hooks *handlerRun               // Consume: sessions end before a rebalance and start after it
 
 	recSlab []record.Record // unused tail of the slab Poll carves results from
+
+	// With Config.ReuseRecords: every Poll carves from slabBase again and
+	// returns outBuf again; Views whose records a Poll returned are
+	// released at the next Poll (or Close), not when their data is used
+	// up, since the returned records alias them.
+	slabBase []record.Record
+	outBuf   []*record.Record
+	retired  []segment.View
 
 	grp groupState
 
@@ -175,6 +184,9 @@ func (c *Consumer) setAssignmentLocked(tps []TopicPartition, ps []*partition.Par
 			}
 		}
 		keep[tp] = newPartState(tp, p)
+		if c.cfg.ReuseRecords {
+			keep[tp].retired = &c.retired
+		}
 	}
 	for tp, old := range c.parts {
 		if keep[tp] != old {
@@ -368,6 +380,7 @@ func (c *Consumer) Close() error {
 	for _, s := range c.order {
 		s.dropBuffer()
 	}
+	c.releaseRetiredLocked()
 	c.parts = map[TopicPartition]*partState{}
 	c.order = nil
 	c.mu.Unlock()
@@ -386,7 +399,26 @@ func (c *Consumer) beginPoll() error {
 		return ErrClosed
 	}
 	c.grp.inPoll = true
+	if c.cfg.ReuseRecords {
+		// The caller gives up the previous Poll's records now.
+		c.releaseRetiredLocked()
+		if c.slabBase == nil {
+			// A Poll carves at most MaxPollRecords records plus the
+			// tail of the last batch it decodes (moved out at once).
+			c.slabBase = make([]record.Record, 0, c.cfg.MaxPollRecords+recSlabRecords)
+		}
+		c.recSlab = c.slabBase[:0]
+	}
 	return nil
+}
+
+// releaseRetiredLocked releases the Views kept for ReuseRecords.
+func (c *Consumer) releaseRetiredLocked() {
+	for i := range c.retired {
+		c.retired[i].Release()
+		c.retired[i] = segment.View{}
+	}
+	c.retired = c.retired[:0]
 }
 
 func (c *Consumer) endPoll() {

@@ -41,6 +41,11 @@ type partState struct {
 	ri      int
 	decNext int64 // NextOffset of the last decoded batch
 	dec     record.Decoder
+
+	// retired is set with Config.ReuseRecords: batches are decoded from
+	// the View itself (records alias the mapping), and dropBuffer hands
+	// the View to the consumer, which releases it at the next Poll.
+	retired *[]segment.View
 }
 
 func newPartState(tp TopicPartition, p *partition.Partition) *partState {
@@ -65,6 +70,11 @@ func (s *partState) buffered() int {
 }
 
 func (s *partState) dropBuffer() {
+	if s.held && s.retired != nil {
+		*s.retired = append(*s.retired, s.view)
+		s.view = segment.View{}
+		s.held = false
+	}
 	if s.held {
 		s.view.Release()
 		s.view = segment.View{}
@@ -266,7 +276,15 @@ func (c *Consumer) drain() ([]*record.Record, error) {
 		}
 		return nil, nil
 	}
-	out := make([]*record.Record, 0, count)
+	var out []*record.Record
+	if c.cfg.ReuseRecords {
+		if cap(c.outBuf) < count {
+			c.outBuf = make([]*record.Record, 0, max(count, c.cfg.MaxPollRecords))
+		}
+		out = c.outBuf[:0]
+	} else {
+		out = make([]*record.Record, 0, count)
+	}
 	need := c.cfg.MaxPollRecords
 	for i := 0; i < n && need > 0; i++ {
 		s := c.order[(c.rr+i)%n]
@@ -374,7 +392,7 @@ func (s *partState) take(out []*record.Record, need int, slab *[]record.Record) 
 			h.NumRecords <= recSlabRecords {
 			dst = carve(slab, int(h.NumRecords))
 		}
-		h, recs, err := s.dec.Decode(own(s.rest), dst)
+		h, recs, err := s.dec.Decode(s.own(), dst)
 		if err != nil {
 			s.finishTake(last)
 			return out, err
@@ -406,13 +424,18 @@ func (s *partState) take(out []*record.Record, need int, slab *[]record.Record) 
 	return out, nil
 }
 
-// own returns the batch at the start of rest (a View of the mapping) in
+// own returns the batch at the start of s.rest (a View of the mapping) in
 // memory that records decoded from it may alias for good: a copy of it, in
 // an allocation of its own that is never written again. Compressed batches
 // (the decoder decompresses them into a fresh buffer), control batches (no
 // record of theirs is returned) and damaged headers (Decode reports them)
-// are returned as they are.
-func own(rest []byte) []byte {
+// are returned as they are; so is every batch with ReuseRecords, whose
+// records may alias the View until the next Poll.
+func (s *partState) own() []byte {
+	rest := s.rest
+	if s.retired != nil {
+		return rest
+	}
 	h, err := record.ParseBatchHeader(rest)
 	if err != nil || h.Size() > len(rest) || h.Attributes.Control() ||
 		h.Attributes.Compression() != record.CompressionNone {
@@ -442,7 +465,7 @@ func (s *partState) decodeOne() error {
 		s.recs, s.ri = s.recs[:0], 0
 	}
 	before := len(s.recs)
-	h, recs, err := s.dec.Decode(own(s.rest), s.recs)
+	h, recs, err := s.dec.Decode(s.own(), s.recs)
 	if err != nil {
 		return err
 	}

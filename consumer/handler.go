@@ -3,6 +3,7 @@ package consumer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"sync"
 
@@ -128,6 +129,9 @@ type handlerRun struct {
 func (c *Consumer) Consume(ctx context.Context, h GroupHandler) error {
 	if !c.subscribing() || c.coord == nil {
 		return ErrSubscribed
+	}
+	if c.cfg.ReuseRecords {
+		return fmt.Errorf("%w: ReuseRecords cannot be used with Consume (handlers hold records across Polls)", ErrInvalidConfig)
 	}
 	run := &handlerRun{h: h}
 	c.mu.Lock()
