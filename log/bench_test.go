@@ -55,9 +55,12 @@ func benchBatch(b *testing.B, enc *record.Encoder, size int) ([]record.Record, [
 
 // benchOpen opens an empty log with the default configuration, closed when
 // the benchmark run ends (outside the timed region).
-func benchOpen(b *testing.B) *Log {
+func benchOpen(b *testing.B) *Log { return benchOpenConfig(b, nil) }
+
+// benchOpenConfig is benchOpen with the configuration cfg.
+func benchOpenConfig(b *testing.B, cfg *Config) *Log {
 	b.Helper()
-	l, err := Open(filepath.Join(b.TempDir(), "log"), nil)
+	l, err := Open(filepath.Join(b.TempDir(), "log"), cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -92,17 +95,34 @@ func BenchmarkAppend(b *testing.B) {
 		for _, encode := range []bool{true, false} {
 			for _, sync := range []string{"none", "batch"} {
 				name := fmt.Sprintf("record=%s/batch=%d/encode=%t/sync=%s", rs.name, benchBatchRecords, encode, sync)
-				b.Run(name, func(b *testing.B) { benchAppend(b, rs.size, encode, sync == "batch") })
+				b.Run(name, func(b *testing.B) { benchAppend(b, nil, rs.size, encode, sync == "batch") })
 			}
 		}
 	}
 }
 
-func benchAppend(b *testing.B, size int, encode, syncEach bool) {
+// BenchmarkAppendZeroAhead is BenchmarkAppend with zero-ahead on
+// (Config.ZeroAheadBytes = segment.DefaultZeroAheadBytes): each MiB of a
+// segment's reserved space is written with zeros before the batches reach
+// it. The names are BenchmarkAppend's, so that a -bench pattern for one
+// runs both, in the same binary.
+func BenchmarkAppendZeroAhead(b *testing.B) {
+	cfg := &Config{ZeroAheadBytes: segment.DefaultZeroAheadBytes}
+	for _, rs := range benchRecordSizes {
+		for _, encode := range []bool{true, false} {
+			for _, sync := range []string{"none", "batch"} {
+				name := fmt.Sprintf("record=%s/batch=%d/encode=%t/sync=%s", rs.name, benchBatchRecords, encode, sync)
+				b.Run(name, func(b *testing.B) { benchAppend(b, cfg, rs.size, encode, sync == "batch") })
+			}
+		}
+	}
+}
+
+func benchAppend(b *testing.B, cfg *Config, size int, encode, syncEach bool) {
 	var enc record.Encoder
 	recs, batch := benchBatch(b, &enc, size)
 	opts := record.BatchOptions{LeaderEpoch: record.NoLeaderEpoch}
-	l := benchOpen(b)
+	l := benchOpenConfig(b, cfg)
 	b.SetBytes(int64(len(batch)))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -199,12 +219,26 @@ func BenchmarkFloor(b *testing.B) {
 	for _, rs := range benchRecordSizes {
 		for _, sync := range []string{"none", "batch"} {
 			name := fmt.Sprintf("record=%s/batch=%d/sync=%s", rs.name, benchBatchRecords, sync)
-			b.Run(name, func(b *testing.B) { benchFloor(b, rs.size, sync == "batch") })
+			b.Run(name, func(b *testing.B) { benchFloor(b, rs.size, 0, sync == "batch") })
 		}
 	}
 }
 
-func benchFloor(b *testing.B, size int, syncEach bool) {
+// BenchmarkFloorZeroAhead is BenchmarkFloor with zero-ahead as a segment
+// does it: before the first batch that reaches each MiB of the reserved
+// space, one pwrite of a MiB of zeros there (segment.DefaultZeroAheadBytes).
+func BenchmarkFloorZeroAhead(b *testing.B) {
+	for _, rs := range benchRecordSizes {
+		for _, sync := range []string{"none", "batch"} {
+			name := fmt.Sprintf("record=%s/batch=%d/sync=%s", rs.name, benchBatchRecords, sync)
+			b.Run(name, func(b *testing.B) { benchFloor(b, rs.size, segment.DefaultZeroAheadBytes, sync == "batch") })
+		}
+	}
+}
+
+// benchFloor is BenchmarkFloor; zeroBlock > 0 adds zero-ahead in blocks of
+// that size.
+func benchFloor(b *testing.B, size, zeroBlock int, syncEach bool) {
 	var enc record.Encoder
 	_, batch := benchBatch(b, &enc, size)
 	f, err := fs.Default.OpenFile(filepath.Join(b.TempDir(), "floor"), os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o644)
@@ -215,13 +249,20 @@ func benchFloor(b *testing.B, size int, syncEach bool) {
 	b.SetBytes(int64(len(batch)))
 	b.ReportAllocs()
 	b.ResetTimer()
-	var off, reserved int64
+	zeros := make([]byte, zeroBlock)
+	var off, reserved, zeroed int64
 	for range b.N {
 		for off+int64(len(batch)) > reserved {
 			if err := f.Allocate(reserved, segment.DefaultPreallocateBytes); err != nil {
 				b.Fatal(err)
 			}
 			reserved += segment.DefaultPreallocateBytes
+		}
+		for zeroBlock > 0 && off+int64(len(batch)) > zeroed {
+			if _, err := f.WriteAt(zeros, zeroed); err != nil {
+				b.Fatal(err)
+			}
+			zeroed += int64(zeroBlock)
 		}
 		if _, err := f.WriteAt(batch, off); err != nil {
 			b.Fatal(err)

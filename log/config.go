@@ -79,6 +79,18 @@ type Config struct {
 	// Default 4096; negative is an error.
 	IndexIntervalBytes int
 
+	// ZeroAheadBytes is segment.Config.ZeroAheadBytes (no Kafka property):
+	// each segment's reserved space is written with zeros in blocks of
+	// this size ahead of the appends, so that the writeback of small
+	// batches (the next fdatasync) works on large page-cache folios; a
+	// segment's file then runs ahead of its data by up to one block until
+	// the segment is sealed or closed, and after a crash those zeros are
+	// a torn tail that recovery cuts. Default 0: off;
+	// segment.DefaultZeroAheadBytes (1 MiB) is the value to turn it on
+	// with. Applies to segments created or opened from then on. Negative
+	// is an error.
+	ZeroAheadBytes int
+
 	// RetentionMs is retention.ms: ApplyRetention deletes the oldest
 	// sealed segments whose newest timestamp is older than this. Default 7
 	// days; negative means forever (Kafka's -1).
@@ -188,6 +200,9 @@ func (c *Config) Validate() error {
 	if c.IndexIntervalBytes < 0 {
 		return invalid("IndexIntervalBytes (index.interval.bytes)", c.IndexIntervalBytes, "want >= 0")
 	}
+	if c.ZeroAheadBytes < 0 {
+		return invalid("ZeroAheadBytes", c.ZeroAheadBytes, "want >= 0")
+	}
 	if c.FlushMessages < 0 {
 		return invalid("FlushMessages (flush.messages)", c.FlushMessages, "want >= 0")
 	}
@@ -244,6 +259,7 @@ func newDynConfig(c *Config) *dynConfig {
 			// Reserve disk space ahead in chunks, but not far past a
 			// small segment.
 			PreallocateBytes: int(min(c.SegmentBytes, segment.DefaultPreallocateBytes)),
+			ZeroAheadBytes:   c.ZeroAheadBytes,
 			FS:               c.FS,
 		},
 	}

@@ -326,7 +326,10 @@ func (l *Log) Roll() error {
 //
 // Crash points: the old segment is sealed and synced before the new one is
 // created, so a segment that has a successor was durable in full before the
-// successor existed; damage in it is therefore never a torn tail. A crash
+// successor existed; damage in it is therefore never a torn tail. Seal
+// also cuts the zeros written ahead (Config.ZeroAheadBytes) before that
+// sync, so a segment with a successor, or below the recovery point, never
+// ends in zeros: only the last segment can, which recovery scans. A crash
 // after the seal and before the create leaves the sealed segment last: it is
 // reopened as the active segment. The directory is synced after the create
 // so that the new segment cannot vanish from under data counted as synced.

@@ -29,7 +29,8 @@ import (
 // time-index entries (8 to 20 B per index entry amortized; an index entry
 // is added at most once per IndexIntervalBytes appended), plus a few small
 // ones while the first tails after an open grow to that size. System calls:
-// the write, plus once per preallocation chunk (fallocate), when the
+// the write, plus once per preallocation chunk (fallocate) and once per
+// ZeroAheadBytes block (the write of its zeros), when the
 // mapping doubles (mmap, only once the segment was read), and once per 512
 // index entries (the write of each index's tail: open, pwrite, close).
 func (s *Segment) Append(batch []byte, h record.BatchHeader) (int64, error) {
@@ -66,9 +67,15 @@ func (s *Segment) Append(batch []byte, h record.BatchHeader) (int64, error) {
 			return 0, err
 		}
 	}
+	if end > s.zeroed {
+		if err := s.zeroAhead(end); err != nil {
+			return 0, err
+		}
+	}
 	if _, err := s.f.WriteAt(batch, pos); err != nil {
 		return 0, &appendError{path: s.logPath, err: err}
 	}
+	s.zeroed = max(s.zeroed, end)
 	if err := s.growMapping(end); err != nil {
 		return 0, err
 	}
@@ -128,6 +135,52 @@ func (s *Segment) reserve(end int64) error {
 		return &appendError{path: s.logPath, err: err}
 	}
 	s.allocated = newEnd
+	return nil
+}
+
+// zeroBlock is the source of the zero writes of zeroAhead (read only:
+// never written, so its pages stay the kernel's shared zero page and cost
+// no memory).
+var zeroBlock [1 << 20]byte
+
+// zeroAhead writes zeros over the part of the reserved space from the
+// zeroed mark to the end of the ZeroAheadBytes block that holds end (the
+// end of the batch about to be written), skipping the blocks the batch
+// covers entirely. The mark moves before each write, so that bytes a
+// failed write may have left past the data are still trimmed by Seal and
+// Close.
+func (s *Segment) zeroAhead(end int64) error {
+	block := int64(s.cfg.ZeroAheadBytes)
+	if block <= 0 {
+		return nil
+	}
+	// Never below the published size: zeros go only where no batch is.
+	from := max(s.zeroed, s.size.Load(), end/block*block)
+	to := min((end+block-1)/block*block, s.allocated)
+	for from < to {
+		n := min(to-from, int64(len(zeroBlock)))
+		s.zeroed = max(s.zeroed, from+n)
+		if _, err := s.f.WriteAt(zeroBlock[:n], from); err != nil {
+			return &appendError{path: s.logPath, err: err}
+		}
+		from += n
+	}
+	return nil
+}
+
+// trimZeros cuts the .log of an active segment to its published size when
+// this handle wrote past it (zeros ahead, or a failed write): no reader
+// touches bytes past the published size, so every mapping stays valid.
+func (s *Segment) trimZeros() error {
+	size := s.size.Load()
+	if s.zeroed <= size {
+		return nil
+	}
+	if err := s.f.Truncate(size); err != nil {
+		return err
+	}
+	s.zeroed = size
+	s.allocated = min(s.allocated, size) // truncate gave the reservation back
 	return nil
 }
 

@@ -39,14 +39,50 @@
 //     Append, at a chunk boundary or from the write itself, and nothing is
 //     published; it is never a SIGBUS, because nothing is ever written
 //     through a mapping. KEEP_SIZE leaves the file size at the written end,
-//     so recovery never sees preallocated zeros; Seal gives the unused
-//     reservation back.
+//     so recovery never sees preallocated zeros (but see zero-ahead); Seal
+//     gives the unused reservation back.
+//   - Zero-ahead (Config.ZeroAheadBytes, off by default): before a write
+//     whose end passes the zeroed mark, the block of ZeroAheadBytes
+//     (aligned, inside the reserved space) that holds its end is written
+//     with zeros, one pwrite per block; blocks the batch covers entirely
+//     are not. Small batches then land in the large page-cache folios of
+//     that write, whose writeback (the next fdatasync) is cheaper. A
+//     failed zero write is an error of Append, and nothing is published.
 //   - Mapping growth: once read, the active .log is mapped read-only with a
 //     length that is a power of two of at least 1 MiB; when the size passes
 //     it the writer maps a twice longer one (about a dozen times up to
 //     MaxSize).
 //   - Index tails: once per 512 index entries each index writes its tail
 //     (open, pwrite, close: the indexes keep no descriptor).
+//
+// # Zeros past the data
+//
+// With zero-ahead, the .log of an active segment holds zeros past its
+// data, up to the end of the zeroed block (less than ZeroAheadBytes). So:
+//
+//   - The data end is never taken from the file size while the file may
+//     hold zeros past it: the writer publishes its size, Open walks the
+//     batch headers, Recover validates them, and a walk or scan that
+//     stops at zeros stops there like at any bad tail.
+//   - Seal cuts the file to the published size (ftruncate) before the
+//     fdatasync that makes the new size durable, and the log creates a
+//     successor, and moves its recovery point past the segment, only after
+//     Seal returned. So a crash at any instruction leaves a zero tail only
+//     in the last segment, at or past the recovery point: a segment below
+//     it, or with a successor, never has one (a sealed segment whose walk
+//     stops at zeros is ErrCorrupt, as any damage).
+//   - Close of an active segment cuts the zeros too (a failure is Close's
+//     error), so that after the log's clean Close (which seals the active
+//     segment anyway) the file ends at the data and a clean reopen reads
+//     the end from the file size without scanning.
+//   - After an unclean stop, the zeros are bytes past the last whole batch
+//     of the active segment: Open publishes the batches before them and
+//     refuses appends, Recover reports them (ScanResult.Err at the data
+//     end), and the log cuts them as a torn tail (TruncateTo). Close does
+//     not cut a tail that Open or Recover found and nobody decided.
+//   - The file is only ever cut to the published size, so never under a
+//     View: Views end at or below the published size (the rule that lets
+//     Seal give the reservation back, see below).
 //
 // # Reading and the lifetime of Views
 //

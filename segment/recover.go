@@ -105,6 +105,7 @@ func (s *Segment) Recover(prevNext int64) (ScanResult, error) {
 	s.publish(stateOf(r))
 	s.sinceIndex = r.sinceIndex
 	s.allocated = min(s.allocated, r.ValidBytes)
+	s.zeroed = r.ValidBytes // bytes past it are TruncateTo's to decide, not Close's to trim
 	s.tailErr = r.Err
 	return r, nil
 }
@@ -245,7 +246,7 @@ func (s *Segment) TruncateTo(size int64) error {
 		return err
 	}
 	s.publish(st)
-	s.allocated = size
+	s.allocated, s.zeroed = size, size
 	if _, pos, ok := s.off.LastEntry(); ok {
 		s.sinceIndex = size - pos
 	} else {
