@@ -262,6 +262,7 @@ func (b *Broker) partitionConfig(m *topicMeta, ck *log.Checkpoint) *partition.Co
 			RetentionBytes:     lp.RetentionBytes,
 			FlushMessages:      lp.FlushMessages,
 			FlushMs:            lp.FlushMs,
+			ZeroAheadBytes:     b.cfg.SegmentZeroAheadBytes,
 			FS:                 b.fs,
 			Logger:             b.logger,
 			Now:                b.cfg.now,

@@ -69,6 +69,20 @@ type Config struct {
 	// how much is scanned then. Close always writes them. Default 60s.
 	CheckpointInterval time.Duration
 
+	// SegmentZeroAheadBytes is samsa's own storage setting (Kafka has
+	// none): when positive, the disk space reserved ahead of each active
+	// segment is written with zeros in blocks of this size before the
+	// batches reach it (one extra write per block, none per batch), so
+	// that the page cache holds large folios there and the fsyncs that
+	// follow write back faster. The segment's file then runs ahead of its
+	// data by up to one block until the segment is sealed or the broker
+	// closes (both trim it); after a crash the zeros are a torn tail that
+	// recovery cuts. Measured on 100 B records (BENCHMARKS.md): about 1.35x
+	// the append throughput, and 1.35x with a sync per batch at the price
+	// of ~40 % more bytes written to the device. Default 0: off;
+	// segment.DefaultZeroAheadBytes (1 MiB) is the size to turn it on with.
+	SegmentZeroAheadBytes int
+
 	// Logger receives the broker's logs. Nil is silent.
 	Logger *slog.Logger
 
@@ -118,6 +132,10 @@ func (c *Config) Validate() error {
 	if c.RetentionCheckInterval < 0 {
 		errs = append(errs, &configError{field: "Config.RetentionCheckInterval", property: "log.retention.check.interval.ms",
 			reason: fmt.Sprintf("must not be negative, got %v", c.RetentionCheckInterval)})
+	}
+	if c.SegmentZeroAheadBytes < 0 {
+		errs = append(errs, &configError{field: "Config.SegmentZeroAheadBytes",
+			reason: fmt.Sprintf("must not be negative, got %d", c.SegmentZeroAheadBytes)})
 	}
 	if c.CheckpointInterval < 0 {
 		errs = append(errs, &configError{field: "Config.CheckpointInterval", property: "log.flush.offset.checkpoint.interval.ms",
