@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
+	"regexp"
 	"slices"
 	"strconv"
 	"text/tabwriter"
@@ -139,6 +141,63 @@ func parseDatetime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("bad datetime %q (want YYYY-MM-DDTHH:mm:SS.sss or RFC 3339)", s)
 }
 
+// parseResetDuration parses --by-duration: Kafka's ISO-8601 form, which is
+// Java's Duration.parse (PnDTnHnMn.nS, a day being 24 hours), or else a Go
+// duration. Negative durations, which would point into the future, are
+// refused.
+func parseResetDuration(s string) (time.Duration, error) {
+	bad := fmt.Errorf("bad duration %q (want ISO-8601 PnDTnHnMnS such as P1DT12H or PT30M, or a Go duration such as 90m)", s)
+	if s == "" || s[0] == '-' || s[0] == '+' {
+		return 0, bad
+	}
+	if s[0] != 'P' && s[0] != 'p' {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return 0, bad
+		}
+		return d, nil
+	}
+	m := isoDurationRE.FindStringSubmatch(s)
+	// Java's grammar wants at least one number, and one after a T.
+	if m == nil || m[1]+m[3]+m[4]+m[5] == "" || (m[2] != "" && m[3]+m[4]+m[5] == "") {
+		return 0, bad
+	}
+	var d time.Duration
+	for i, unit := range []time.Duration{1: 24 * time.Hour, 3: time.Hour, 4: time.Minute, 5: time.Second} {
+		if unit == 0 || m[i] == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(m[i], 10, 64)
+		if err != nil || n > int64((math.MaxInt64-d)/unit) {
+			return 0, fmt.Errorf("duration %q is too long", s)
+		}
+		d += time.Duration(n) * unit
+	}
+	if frac := m[6]; frac != "" {
+		ns, _ := strconv.ParseInt((frac + "000000000")[:9], 10, 64)
+		if time.Duration(ns) > math.MaxInt64-d {
+			return 0, fmt.Errorf("duration %q is too long", s)
+		}
+		d += time.Duration(ns)
+	}
+	return d, nil
+}
+
+// isoDurationRE is Java's Duration.parse grammar without signs: days, then
+// after T hours, minutes and seconds with up to 9 fraction digits.
+var isoDurationRE = regexp.MustCompile(`^[Pp](?:(\d+)[Dd])?([Tt](?:(\d+)[Hh])?(?:(\d+)[Mm])?(?:(\d+)(?:[.,](\d{0,9}))?[Ss])?)?$`)
+
+// addClamped returns a+b, saturating at the int64 limits.
+func addClamped(a, b int64) int64 {
+	switch {
+	case b > 0 && a > math.MaxInt64-b:
+		return math.MaxInt64
+	case b < 0 && a < math.MinInt64-b:
+		return math.MinInt64
+	}
+	return a + b
+}
+
 type resetJSON struct {
 	Group    string      `json:"group"`
 	Executed bool        `json:"executed"`
@@ -154,18 +213,25 @@ type resetLine struct {
 
 func groupsReset(e *env, args []string) error {
 	fs := e.newFlags("groups reset-offsets",
-		"groups reset-offsets --group ID [--topic NAME] (--to-earliest|--to-latest|--to-offset N|--to-datetime T) [--dry-run|--execute] [--json]",
+		"groups reset-offsets --group ID [--topic NAME] (--to-earliest|--to-latest|--to-offset N|--shift-by N|--to-datetime T|--by-duration D) [--dry-run|--execute] [--json]",
 		"Resets a group's committed offsets (kafka-consumer-groups --reset-offsets). Without\n"+
 			"--execute it only prints the plan (a dry run). The group must have no members.\n"+
 			"Without --topic, every partition the group has offsets for is reset.\n"+
 			"Offsets are clamped to the partition's [log start, high watermark], as Kafka does;\n"+
-			"--to-datetime past the last record resets to the high watermark.")
+			"--to-datetime and --by-duration past the last record reset to the high watermark.\n"+
+			"--shift-by moves each partition's committed offset by N (negative: back); a\n"+
+			"partition without a committed offset is an error, as in Kafka.\n"+
+			"--by-duration D resets to the first record at or after now minus D, where D is\n"+
+			"Kafka's ISO-8601 PnDTnHnMn.nS (P1DT2H, PT30M, PT0.5S; a day is 24 hours; no\n"+
+			"years, months, weeks or signs) or a Go duration (90m, 1h30m, 1.5s).")
 	grp := fs.String("group", "", "group `id` (required)")
 	topic := fs.String("topic", "", "reset only this topic's partitions (all of them)")
 	toEarliest := fs.Bool("to-earliest", false, "reset to the log start offset")
 	toLatest := fs.Bool("to-latest", false, "reset to the high watermark")
 	toOffset := fs.Int64("to-offset", -1, "reset to this `offset`")
+	shiftBy := fs.Int64("shift-by", 0, "move each committed offset by `n` records (negative: back)")
 	toDatetime := fs.String("to-datetime", "", "reset to the first record at or after this `time`")
+	byDuration := fs.String("by-duration", "", "reset to the first record at or after now minus this `duration` (PnDTnHnMnS or 90m)")
 	dryRun := fs.Bool("dry-run", false, "print the plan only (the default)")
 	execute := fs.Bool("execute", false, "commit the new offsets")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -175,25 +241,36 @@ func groupsReset(e *env, args []string) error {
 	if *grp == "" {
 		return usagef("groups reset-offsets: --group is required")
 	}
+	shift := flagSet(fs, "shift-by")
 	n := 0
-	for _, set := range []bool{*toEarliest, *toLatest, *toOffset >= 0, *toDatetime != ""} {
+	for _, set := range []bool{*toEarliest, *toLatest, *toOffset >= 0, shift, *toDatetime != "", *byDuration != ""} {
 		if set {
 			n++
 		}
 	}
 	if n != 1 {
-		return usagef("groups reset-offsets: give exactly one of --to-earliest, --to-latest, --to-offset, --to-datetime")
+		return usagef("groups reset-offsets: give exactly one of --to-earliest, --to-latest, --to-offset, --shift-by, --to-datetime, --by-duration")
 	}
 	if *dryRun && *execute {
 		return usagef("groups reset-offsets: --dry-run and --execute are exclusive")
 	}
+	// ts is the timestamp of --to-datetime or --by-duration, found once
+	// for every partition as Kafka does. Before 1970 it is 0: a negative
+	// one would be ListOffsets' Earliest or Latest, or invalid.
 	var ts int64
-	if *toDatetime != "" {
+	switch {
+	case *toDatetime != "":
 		t, err := parseDatetime(*toDatetime)
 		if err != nil {
 			return usagef("groups reset-offsets: %v", err)
 		}
-		ts = t.UnixMilli()
+		ts = max(t.UnixMilli(), 0)
+	case *byDuration != "":
+		d, err := parseResetDuration(*byDuration)
+		if err != nil {
+			return usagef("groups reset-offsets: %v", err)
+		}
+		ts = max(time.Now().Add(-d).UnixMilli(), 0)
 	}
 	b, err := e.openBroker()
 	if err != nil {
@@ -240,6 +317,10 @@ func groupsReset(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
+		o, ok := old[tp]
+		if !ok {
+			o = -1
+		}
 		var target int64
 		switch {
 		case *toEarliest:
@@ -248,6 +329,11 @@ func groupsReset(e *env, args []string) error {
 			target = hi
 		case *toOffset >= 0:
 			target = min(max(*toOffset, lo), hi)
+		case shift:
+			if o < 0 {
+				return fmt.Errorf("groups reset-offsets: cannot shift %s-%d: group %s has no committed offset for it", tp.Topic, tp.Partition, *grp)
+			}
+			target = min(max(addClamped(o, *shiftBy), lo), hi)
 		default:
 			if target, err = p.ListOffsets(ts); err != nil {
 				return err
@@ -255,10 +341,6 @@ func groupsReset(e *env, args []string) error {
 			if target == partition.NoOffset {
 				target = hi
 			}
-		}
-		o, ok := old[tp]
-		if !ok {
-			o = -1
 		}
 		out.Offsets = append(out.Offsets, resetLine{Topic: tp.Topic, Partition: tp.Partition, Old: o, New: target})
 		offsets[tp] = group.OffsetAndMetadata{Offset: target, LeaderEpoch: -1}

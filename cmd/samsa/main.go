@@ -7,11 +7,18 @@
 //	samsa [--dir DIR] groups   list|describe|reset-offsets|delete  (kafka-consumer-groups)
 //	samsa dump FILE...                                  (kafka-dump-log)
 //	samsa [--dir DIR] verify                            (CRCs, offsets, indexes)
-//	samsa [--dir DIR] perf                              (kafka-producer-perf-test)
+//	samsa [--dir DIR] perf                              (kafka-producer-perf-test,
+//	                                                     kafka-consumer-perf-test)
 //
 // The directory comes from --dir (-d) or the environment variable SAMSA_DIR.
 // Every command takes --help. Output is meant for people; --json prints one
-// JSON document for scripts. Errors go to stderr.
+// JSON document for scripts, except perf, which prints one JSON object a
+// line: a progress line every --reporting-interval (5s), as Kafka's perf
+// tools do, then the summary. Errors go to stderr.
+//
+// groups reset-offsets takes Kafka's --to-earliest, --to-latest,
+// --to-offset, --shift-by, --to-datetime and --by-duration (ISO-8601
+// PnDTnHnMnS or a Go duration), and is a dry run without --execute.
 //
 // Exit codes: 0 success, 1 failure (including a verification that found
 // problems), 2 usage error or a directory locked by another process.
@@ -98,7 +105,7 @@ func commands() []command {
 		{"groups", "list, describe, reset offsets of, delete consumer groups (kafka-consumer-groups)", runGroups},
 		{"dump", "print a segment file's batches, records or index entries (kafka-dump-log)", runDump},
 		{"verify", "check every batch's CRC, offsets and indexes of a directory", runVerify},
-		{"perf", "producer or consumer load test (kafka-producer-perf-test)", runPerf},
+		{"perf", "producer or consumer load test (kafka-producer-perf-test, kafka-consumer-perf-test)", runPerf},
 	}
 }
 

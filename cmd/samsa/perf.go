@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -15,8 +17,11 @@ import (
 	"github.com/samsalog/samsa/record"
 )
 
-// perfResult is the --json output of perf.
+// perfResult is one --json line of perf: a progress line for an interval
+// (Type "progress": the records completed in it, its rates and latencies)
+// or the summary of the run (Type "summary").
 type perfResult struct {
+	Type          string  `json:"type"`
 	Mode          string  `json:"mode"`
 	Records       int64   `json:"records"`
 	Failed        int64   `json:"failed,omitempty"`
@@ -30,15 +35,22 @@ type perfResult struct {
 	P95Ms         float64 `json:"p95_ms,omitempty"`
 	P99Ms         float64 `json:"p99_ms,omitempty"`
 	P999Ms        float64 `json:"p999_ms,omitempty"`
+	// ElapsedSeconds is, on a progress line, the time since the run began;
+	// Seconds is the interval's length.
+	ElapsedSeconds float64 `json:"elapsed_seconds,omitempty"`
 }
 
 func runPerf(e *env, args []string) error {
-	fs := e.newFlags("perf", "perf --topic NAME --num-records N [--record-size B] [--throughput R] [--consumer]",
+	fs := e.newFlags("perf", "perf --topic NAME --num-records N [--record-size B] [--throughput R] [--consumer] [--reporting-interval I] [--json]",
 		"Producer load like kafka-producer-perf-test: sends N records of B bytes, as fast as\n"+
 			"possible or at R records/s, and reports records/s, MB/s and latency percentiles\n"+
 			"(from Produce to acknowledgement). The topic is created if missing.\n"+
 			"With --consumer, reads N records from the beginning instead, like\n"+
-			"kafka-consumer-perf-test.")
+			"kafka-consumer-perf-test.\n"+
+			"Every --reporting-interval it prints a progress line for the records completed\n"+
+			"in that interval (records/s, MB/s and, producing, avg and max latency), as the\n"+
+			"Kafka tools do, then the summary of the whole run. With --json each of these is\n"+
+			"one JSON object on its own line, \"type\" \"progress\" or \"summary\".")
 	topic := fs.String("topic", "", "topic `name` (required)")
 	num := fs.Int64("num-records", 0, "number of records (required)")
 	size := fs.Int("record-size", 100, "record size in bytes")
@@ -50,7 +62,9 @@ func runPerf(e *env, args []string) error {
 	partitions := fs.Int("partitions", 1, "partitions of the topic if perf creates it")
 	asConsumer := fs.Bool("consumer", false, "consumer load instead: read --num-records records")
 	timeoutMs := fs.Int("timeout-ms", 10000, "with --consumer: give up when no record arrives for this long")
-	asJSON := fs.Bool("json", false, "print the result as JSON")
+	interval := reportingInterval(5 * time.Second)
+	fs.Var(&interval, "reporting-interval", "print a progress line every `interval`: milliseconds as Kafka's, or a duration such as 5s; 0 for none")
+	asJSON := fs.Bool("json", false, "print one JSON object a line: progress lines, then the summary")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -73,9 +87,13 @@ func runPerf(e *env, args []string) error {
 			return err
 		}
 	}
+	progress := func(r perfResult) { _ = printPerf(e.stdout, r, *asJSON) }
+	if interval == 0 {
+		progress = nil
+	}
 	var res perfResult
 	if *asConsumer {
-		res, err = perfConsume(e, b, *topic, *num, time.Duration(*timeoutMs)*time.Millisecond)
+		res, err = perfConsume(e, b, *topic, *num, time.Duration(*timeoutMs)*time.Millisecond, time.Duration(interval), progress)
 	} else {
 		cfg := &producer.Config{Linger: *linger, Flush: producer.FlushConfig{Bytes: *batchSize}}
 		if cfg.Acks, err = parseAcks(*acks); err != nil {
@@ -84,28 +102,48 @@ func runPerf(e *env, args []string) error {
 		if cfg.Compression, err = record.ParseCompression(*compression); err != nil {
 			return usagef("perf: %v", err)
 		}
-		res, err = perfProduce(e, b, cfg, *topic, *num, *size, *throughput)
+		res, err = perfProduce(e, b, cfg, *topic, *num, *size, *throughput, time.Duration(interval), progress)
 	}
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		return writeJSON(e.stdout, res)
+	if err = printPerf(e.stdout, res, *asJSON); err != nil {
+		return err
 	}
-	if *asConsumer {
-		fmt.Fprintf(e.stdout, "%d records consumed, %.1f records/sec (%.2f MB/sec), %.2f MB in %.3f s.\n",
-			res.Records, res.RecordsPerSec, res.MBPerSec, float64(res.Bytes)/(1<<20), res.Seconds)
-		return nil
-	}
-	fmt.Fprintf(e.stdout, "%d records sent, %.1f records/sec (%.2f MB/sec), %.2f ms avg latency, %.2f ms max latency, %.0f ms 50th, %.0f ms 95th, %.0f ms 99th, %.0f ms 99.9th.\n",
-		res.Records, res.RecordsPerSec, res.MBPerSec, res.AvgLatencyMs, res.MaxLatencyMs, res.P50Ms, res.P95Ms, res.P99Ms, res.P999Ms)
 	if res.Failed > 0 {
 		return fmt.Errorf("perf: %d records failed", res.Failed)
 	}
 	return nil
 }
 
-func perfProduce(e *env, b *samsa.Broker, cfg *producer.Config, topic string, num int64, size int, throughput float64) (perfResult, error) {
+// printPerf prints a progress line or the summary, as text like Kafka's
+// perf tools or as one line of JSON.
+func printPerf(w io.Writer, r perfResult, asJSON bool) error {
+	var err error
+	switch {
+	case asJSON:
+		err = json.NewEncoder(w).Encode(r)
+	case r.Type == "progress" && r.Mode == "consumer":
+		_, err = fmt.Fprintf(w, "%d records consumed, %.1f records/sec (%.2f MB/sec).\n",
+			r.Records, r.RecordsPerSec, r.MBPerSec)
+	case r.Type == "progress":
+		_, err = fmt.Fprintf(w, "%d records sent, %.1f records/sec (%.2f MB/sec), %.1f ms avg latency, %.1f ms max latency.\n",
+			r.Records, r.RecordsPerSec, r.MBPerSec, r.AvgLatencyMs, r.MaxLatencyMs)
+	case r.Mode == "consumer":
+		_, err = fmt.Fprintf(w, "%d records consumed, %.1f records/sec (%.2f MB/sec), %.2f MB in %.3f s.\n",
+			r.Records, r.RecordsPerSec, r.MBPerSec, float64(r.Bytes)/(1<<20), r.Seconds)
+	default:
+		_, err = fmt.Fprintf(w, "%d records sent, %.1f records/sec (%.2f MB/sec), %.2f ms avg latency, %.2f ms max latency, %.0f ms 50th, %.0f ms 95th, %.0f ms 99th, %.0f ms 99.9th.\n",
+			r.Records, r.RecordsPerSec, r.MBPerSec, r.AvgLatencyMs, r.MaxLatencyMs, r.P50Ms, r.P95Ms, r.P99Ms, r.P999Ms)
+	}
+	return err
+}
+
+// perfProduce sends num records and returns the summary. Every interval it
+// passes a progress line to progress (if not nil) from another goroutine,
+// never after it returns.
+func perfProduce(e *env, b *samsa.Broker, cfg *producer.Config, topic string, num int64, size int, throughput float64,
+	interval time.Duration, progress func(perfResult)) (perfResult, error) {
 	p, err := producer.New(b, cfg)
 	if err != nil {
 		return perfResult{}, err
@@ -120,7 +158,10 @@ func perfProduce(e *env, b *samsa.Broker, cfg *producer.Config, topic string, nu
 		failed   int64
 		firstErr error
 	)
+	var window perfWindow
 	start := time.Now()
+	stopProgress := reportProgress(interval, "producer", &window, progress)
+	defer stopProgress()
 	var sent int64
 	for sent = 0; sent < num && e.ctx.Err() == nil; sent++ {
 		if throughput > 0 {
@@ -132,6 +173,7 @@ func perfProduce(e *env, b *samsa.Broker, cfg *producer.Config, topic string, nu
 		t0 := time.Now()
 		p.Produce(e.ctx, &record.Record{Topic: topic, Value: payload}, func(_ *record.Record, err error) {
 			latencies[i] = time.Since(t0)
+			window.add(1, int64(size), latencies[i])
 			if err != nil {
 				mu.Lock()
 				failed++
@@ -144,6 +186,7 @@ func perfProduce(e *env, b *samsa.Broker, cfg *producer.Config, topic string, nu
 	}
 	cerr := p.Close()
 	elapsed := time.Since(start)
+	stopProgress()
 	mu.Lock()
 	defer mu.Unlock()
 	if firstErr == nil {
@@ -154,7 +197,7 @@ func perfProduce(e *env, b *samsa.Broker, cfg *producer.Config, topic string, nu
 	}
 	lat := slices.Clone(latencies[:sent])
 	slices.Sort(lat)
-	res := perfResult{Mode: "producer", Records: sent, Failed: failed, Bytes: sent * int64(size), Seconds: elapsed.Seconds()}
+	res := perfResult{Type: "summary", Mode: "producer", Records: sent, Failed: failed, Bytes: sent * int64(size), Seconds: elapsed.Seconds()}
 	res.RecordsPerSec = float64(sent) / elapsed.Seconds()
 	res.MBPerSec = float64(res.Bytes) / (1 << 20) / elapsed.Seconds()
 	if len(lat) > 0 {
@@ -174,7 +217,10 @@ func perfProduce(e *env, b *samsa.Broker, cfg *producer.Config, topic string, nu
 	return res, nil
 }
 
-func perfConsume(e *env, b *samsa.Broker, topic string, num int64, timeout time.Duration) (res perfResult, err error) {
+// perfConsume reads num records from the beginning of topic and returns the
+// summary; progress is as for perfProduce.
+func perfConsume(e *env, b *samsa.Broker, topic string, num int64, timeout time.Duration,
+	interval time.Duration, progress func(perfResult)) (res perfResult, err error) {
 	d, err := b.DescribeTopic(topic)
 	if err != nil {
 		return res, err
@@ -198,7 +244,10 @@ func perfConsume(e *env, b *samsa.Broker, topic string, num int64, timeout time.
 	if err = c.SeekToBeginning(tps...); err != nil {
 		return res, err
 	}
+	var window perfWindow
 	start := time.Now()
+	stopProgress := reportProgress(interval, "consumer", &window, progress)
+	defer stopProgress()
 	for res.Records < num {
 		ctx, cancel := context.WithTimeout(e.ctx, timeout)
 		recs, perr := c.Poll(ctx)
@@ -210,13 +259,17 @@ func perfConsume(e *env, b *samsa.Broker, topic string, num int64, timeout time.
 			}
 			return res, perr
 		}
+		var n int64
 		for _, r := range recs {
-			res.Records++
-			res.Bytes += int64(len(r.Key) + len(r.Value))
+			n += int64(len(r.Key) + len(r.Value))
 		}
+		res.Records += int64(len(recs))
+		res.Bytes += n
+		window.add(int64(len(recs)), n, 0)
 	}
 	elapsed := time.Since(start)
-	res.Mode = "consumer"
+	stopProgress()
+	res.Type, res.Mode = "summary", "consumer"
 	res.Seconds = elapsed.Seconds()
 	res.RecordsPerSec = float64(res.Records) / elapsed.Seconds()
 	res.MBPerSec = float64(res.Bytes) / (1 << 20) / elapsed.Seconds()
