@@ -10,16 +10,21 @@ package samsa
 //     then flushes the queued partitions (syncing them and moving their
 //     high watermarks), a few at a time. Idle, it sleeps; it never scans
 //     the partitions.
-//   - the retention ticker: every Config.RetentionCheckInterval, applies
+//   - the retention ticker: every Config.RetentionCheckInterval, compacts
+//     the partitions of __consumer_offsets that have grown enough (the
+//     group coordinator re-appends their live offsets and moves their log
+//     start; see group.Coordinator.MaybeCompactOffsets), then applies
 //     retention.ms and retention.bytes to every partition.
 //   - the checkpoint ticker: every Config.CheckpointInterval, writes the
 //     checkpoint files.
 
 import (
+	"context"
 	"errors"
 	"sync"
 	"time"
 
+	"github.com/samsalog/samsa/group"
 	"github.com/samsalog/samsa/partition"
 )
 
@@ -135,10 +140,12 @@ func (b *Broker) runTicker(interval time.Duration, fn func()) {
 	}
 }
 
-// applyRetention applies retention to every partition, stopping early if
-// the broker closes.
+// applyRetention compacts the offsets topic where it has grown enough (see
+// group.Coordinator.MaybeCompactOffsets), then applies retention to every
+// partition, stopping early if the broker closes.
 func (b *Broker) applyRetention() {
 	b.stats.retentionRuns.Add(1)
+	b.compactOffsets()
 	for _, t := range b.topicMap() {
 		for _, p := range t.parts {
 			select {
@@ -156,6 +163,19 @@ func (b *Broker) applyRetention() {
 				b.logger.Debug("samsa: retention deleted segments", "topic", p.Topic(), "partition", p.ID(), "segments", n)
 			}
 		}
+	}
+}
+
+// compactOffsets is the retention pass's call into the group coordinator:
+// it keeps __consumer_offsets bounded, since samsa has no log cleaner.
+// Close closes the coordinator first, which stops a compaction in
+// progress (group.ErrClosed) before the partitions close.
+func (b *Broker) compactOffsets() {
+	res, err := b.coord.MaybeCompactOffsets(context.Background())
+	b.stats.deletedSegments.Add(uint64(res.DeletedSegments))
+	if err != nil && !errors.Is(err, group.ErrClosed) && !errors.Is(err, partition.ErrClosed) {
+		b.stats.retentionErrors.Add(1)
+		b.logger.Error("samsa: compaction of the offsets topic failed", "topic", ConsumerOffsetsTopic, "err", err)
 	}
 }
 

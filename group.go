@@ -8,7 +8,9 @@ package samsa
 // replays the topic to load the committed offsets. Close closes the
 // coordinator first, before the partitions, so no commit starts on a
 // closing partition. Topic changes tell the coordinator (PartitionsChanged)
-// so that groups subscribed to the topic rebalance.
+// so that groups subscribed to the topic rebalance. The topic is compacted
+// by the coordinator, not by a log cleaner: the retention ticker calls
+// group.Coordinator.MaybeCompactOffsets (background.go).
 
 import (
 	"fmt"
@@ -17,7 +19,8 @@ import (
 )
 
 // offsetsSegmentBytes is offsets.topic.segment.bytes, Kafka's default: the
-// offsets topic rolls sooner than user topics, for compaction.
+// offsets topic rolls sooner than user topics, for compaction (a segment
+// is deleted once a compaction cuts the log past its end).
 const offsetsSegmentBytes = 100 << 20
 
 // openCoordinator creates the offsets topic if needed and starts the group

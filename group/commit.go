@@ -134,16 +134,31 @@ func (c *Coordinator) commit(ctx context.Context, name, memberID string, generat
 	// commit is valid for the generation in force at its log position,
 	// as in Kafka. The sync (possibly shared with other commits) happens
 	// without it.
-	res, err := c.appendRecords(g.part, recs)
+	//
+	// Until it is applied the commit is in flight: a compaction of the
+	// offsets partition (compact.go), which restates the group's offsets
+	// under its lock, must restate these values, not the older ones in
+	// g.offsets, or it would write the older value after this commit in
+	// the log.
+	res, err := c.appendRecords(g.op, recs)
+	if err == nil {
+		g.inflight = append(g.inflight, inflightCommit{base: res.BaseOffset, tps: tps, vals: vals})
+	}
 	g.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("group: commit for group %q: %w", name, err)
 	}
-	if err := g.part.WaitSynced(context.WithoutCancel(ctx), res.LastOffset); err != nil {
-		return fmt.Errorf("group: commit for group %q: %w", name, err)
+	if c.testCommitAppended != nil {
+		c.testCommitAppended()
 	}
+	err = g.part.WaitSynced(context.WithoutCancel(ctx), res.LastOffset)
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.removeInflightLocked(res.BaseOffset)
+	if err != nil {
+		// The log is failed (or closed): no compaction can follow.
+		return fmt.Errorf("group: commit for group %q: %w", name, err)
+	}
 	if g.dead {
 		// Deleted (after our append: DeleteGroup's tombstones follow this
 		// commit in the log, so replay deletes it too) or closed.
@@ -156,6 +171,17 @@ func (c *Coordinator) commit(ctx context.Context, name, memberID string, generat
 		}
 	}
 	return nil
+}
+
+// removeInflightLocked forgets the in-flight commit appended at base (g.mu
+// held).
+func (g *group) removeInflightLocked(base int64) {
+	for i := range g.inflight {
+		if g.inflight[i].base == base {
+			g.inflight = slices.Delete(g.inflight, i, i+1)
+			return
+		}
+	}
 }
 
 // validateCommitLocked checks that the commit may be applied (g.mu held).

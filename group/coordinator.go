@@ -31,6 +31,9 @@ const (
 	DefaultMaxSessionTimeout = 30 * time.Minute
 	// DefaultMaxMetadataBytes is offset.metadata.max.bytes.
 	DefaultMaxMetadataBytes = 4096
+	// DefaultCompactionMinBytes is the default CompactionMinBytes: a
+	// replay of 16 MiB takes tens of milliseconds.
+	DefaultCompactionMinBytes = 16 << 20
 )
 
 // CoordinatorConfig configures a Coordinator. The zero value of each field
@@ -75,6 +78,15 @@ type CoordinatorConfig struct {
 	// string of a commit. Default DefaultMaxMetadataBytes (4096); at most
 	// 32767 (a Kafka string).
 	MaxMetadataBytes int
+
+	// CompactionMinBytes is the floor of the compaction trigger of the
+	// offsets partitions (samsa's own; Kafka's log cleaner has
+	// min.cleanable.dirty.ratio instead): MaybeCompactOffsets compacts a
+	// partition once the commits appended to it since its last compaction
+	// exceed max(CompactionMinBytes, 2x its live set). See
+	// CompactOffsets. Default DefaultCompactionMinBytes (16 MiB);
+	// negative means MaybeCompactOffsets never compacts.
+	CompactionMinBytes int64
 }
 
 // Validate reports the problems of c, each an error matching
@@ -132,6 +144,9 @@ func (c *CoordinatorConfig) withDefaults() CoordinatorConfig {
 	if out.MaxMetadataBytes == 0 {
 		out.MaxMetadataBytes = DefaultMaxMetadataBytes
 	}
+	if out.CompactionMinBytes == 0 {
+		out.CompactionMinBytes = DefaultCompactionMinBytes
+	}
 	return out
 }
 
@@ -147,6 +162,7 @@ func (c *CoordinatorConfig) withDefaults() CoordinatorConfig {
 type Coordinator struct {
 	cfg     CoordinatorConfig
 	offsets []*partition.Partition
+	parts   []*offsetsPart // index = partition ID, as offsets (compact.go)
 	log     *slog.Logger
 
 	// mu guards closed and the groups map (not the groups themselves:
@@ -159,6 +175,11 @@ type Coordinator struct {
 	timers sync.WaitGroup
 
 	encoders sync.Pool // *record.Encoder
+
+	// testCommitAppended, set by tests before any call, runs in Commit
+	// between the append and the sync, with no lock held: a commit in
+	// flight, appended but not applied.
+	testCommitAppended func()
 }
 
 // State is a group's state, Kafka's classic group states. There is no
@@ -193,11 +214,12 @@ func (s State) String() string {
 	return fmt.Sprintf("State(%d)", int8(s))
 }
 
-// group is one consumer group. Everything but name and part is guarded by
-// mu.
+// group is one consumer group. Everything but name, part and op is guarded
+// by mu.
 type group struct {
 	name string
 	part *partition.Partition // its offsets partition
+	op   *offsetsPart         // the same, with its compaction state
 
 	mu         sync.Mutex
 	dead       bool // deleted (or coordinator closed): look the group up again
@@ -213,6 +235,18 @@ type group struct {
 	round      *round      // the rebalance in progress, nil when none
 	timer      *time.Timer // the round's next deadline
 	offsets    map[TopicPartition]offsetEntry
+	// inflight are the commits appended to the log but not yet applied to
+	// offsets (waiting for their sync), in log order: a compaction
+	// restates them, not the older values in offsets (compact.go).
+	inflight []inflightCommit
+}
+
+// inflightCommit is a commit appended at base.. but not yet applied: tps[i]
+// got vals[i] at offset base+i.
+type inflightCommit struct {
+	base int64
+	tps  []TopicPartition
+	vals []OffsetAndMetadata
 }
 
 // offsetEntry is a committed offset and the offset of the record in the
@@ -225,10 +259,18 @@ type offsetEntry struct {
 
 // NewCoordinator returns a coordinator over the offsets partitions of cfg,
 // after loading the committed offsets they hold: every record of every
-// partition is read, the last value of each key wins and a tombstone
-// deletes it. The offsets topic is never compacted yet, so this reads every
-// commit ever made, about 100 bytes each: a million commits are ~100 MB
-// read at startup. The in-memory map is the source of truth afterwards.
+// partition from its log start offset is read, the last value of each key
+// wins and a tombstone deletes it. The in-memory map is the source of
+// truth afterwards.
+//
+// What the replay reads stays bounded as long as the owner calls
+// MaybeCompactOffsets from time to time (the Broker does, on its retention
+// ticker): each compaction re-appends a partition's live offsets and moves
+// its log start offset past everything older (see CompactOffsets), so a
+// partition holds its live set plus at most max(CompactionMinBytes, 2x the
+// live set) of later commits, and the replay reads about that much, not
+// every commit ever made (about 100 bytes each). Offsets partitions that
+// are never compacted are read in full.
 //
 // Errors: ErrInvalidConfig; ErrCorruptOffsets naming the partition and
 // offset of a record that cannot be decoded; the partitions' read errors.
@@ -240,16 +282,27 @@ func NewCoordinator(cfg *CoordinatorConfig) (*Coordinator, error) {
 	c.offsets = c.cfg.Offsets
 	c.log = c.cfg.Logger
 	c.encoders.New = func() any { return new(record.Encoder) }
-	for _, p := range c.offsets {
-		if err := c.load(p); err != nil {
+	c.parts = make([]*offsetsPart, len(c.offsets))
+	for i, p := range c.offsets {
+		c.parts[i] = &offsetsPart{p: p}
+	}
+	for i, p := range c.offsets {
+		n, err := c.load(p)
+		if err != nil {
 			return nil, err
 		}
+		// Everything replayed counts as grown since the last compaction:
+		// a log that was never compacted is compacted at the first
+		// MaybeCompactOffsets.
+		c.parts[i].dirty.Store(n)
 	}
+	c.estimateLive()
 	return c, nil
 }
 
-// load replays one offsets partition into the groups' offsets.
-func (c *Coordinator) load(p *partition.Partition) error {
+// load replays one offsets partition into the groups' offsets and returns
+// the bytes of record batches it read.
+func (c *Coordinator) load(p *partition.Partition) (read int64, err error) {
 	ctx := context.Background()
 	var (
 		dec  record.Decoder
@@ -259,7 +312,7 @@ func (c *Coordinator) load(p *partition.Partition) error {
 	for off < p.HighWatermark() {
 		res, err := p.Fetch(ctx, off, 1, 1<<20, 0)
 		if err != nil {
-			return fmt.Errorf("group: load offsets from %s-%d at offset %d: %w", p.Topic(), p.ID(), off, err)
+			return read, fmt.Errorf("group: load offsets from %s-%d at offset %d: %w", p.Topic(), p.ID(), off, err)
 		}
 		data := res.View.Data
 		start := off
@@ -273,9 +326,10 @@ func (c *Coordinator) load(p *partition.Partition) error {
 			}
 			if err != nil {
 				res.View.Release()
-				return fmt.Errorf("group: load offsets from %s-%d at offset %d: %w", p.Topic(), p.ID(), off, err)
+				return read, fmt.Errorf("group: load offsets from %s-%d at offset %d: %w", p.Topic(), p.ID(), off, err)
 			}
 			data = data[h.Size():]
+			read += int64(h.Size())
 			if !h.Attributes.Control() {
 				for i := range recs {
 					if recs[i].Offset < off {
@@ -283,7 +337,7 @@ func (c *Coordinator) load(p *partition.Partition) error {
 					}
 					if err := c.replay(&recs[i]); err != nil {
 						res.View.Release()
-						return fmt.Errorf("group: load offsets from %s-%d at offset %d: %w", p.Topic(), p.ID(), recs[i].Offset, err)
+						return read, fmt.Errorf("group: load offsets from %s-%d at offset %d: %w", p.Topic(), p.ID(), recs[i].Offset, err)
 					}
 				}
 			}
@@ -291,10 +345,10 @@ func (c *Coordinator) load(p *partition.Partition) error {
 		}
 		res.View.Release()
 		if off == start {
-			return fmt.Errorf("group: load offsets from %s-%d: no progress at offset %d", p.Topic(), p.ID(), off)
+			return read, fmt.Errorf("group: load offsets from %s-%d: no progress at offset %d", p.Topic(), p.ID(), off)
 		}
 	}
-	return nil
+	return read, nil
 }
 
 // replay applies one record of the offsets topic.
@@ -334,6 +388,7 @@ func (c *Coordinator) newGroup(name string) *group {
 	return &group{
 		name:      name,
 		part:      c.offsets[OffsetsPartition(name, len(c.offsets))],
+		op:        c.parts[OffsetsPartition(name, len(c.offsets))],
 		members:   make(map[string]*member),
 		instances: make(map[string]string),
 		fenced:    make(map[string]string),
@@ -501,8 +556,9 @@ func (c *Coordinator) DescribeGroup(name string) (GroupDescription, error) {
 }
 
 // DeleteGroup deletes the group name and its committed offsets (Kafka's
-// DeleteGroups): it writes a tombstone for each of its offsets to the
-// offsets topic, and returns once they are synced. The group must have no
+// DeleteGroups): it writes a tombstone for each of its offsets, and for
+// each key of its commits still waiting for their sync, to the offsets
+// topic, and returns once they are synced. The group must have no
 // members. Errors: ErrGroupNotEmpty, ErrUnknownGroup, ErrClosed, ctx.Err()
 // (before anything is written), or the offsets partition's append or sync
 // error.
@@ -530,9 +586,21 @@ func (c *Coordinator) DeleteGroup(ctx context.Context, name string) error {
 		return fmt.Errorf("%w: %q has %d members", ErrGroupNotEmpty, name, len(g.members))
 	}
 	var last int64 = -1
-	if len(g.offsets) > 0 {
-		tps := make([]TopicPartition, 0, len(g.offsets))
-		for tp := range g.offsets {
+	// The keys of commits still waiting for their sync are deleted too:
+	// their records precede these tombstones, and a new key among them
+	// would otherwise come back at the next replay.
+	keys := make(map[TopicPartition]struct{}, len(g.offsets))
+	for tp := range g.offsets {
+		keys[tp] = struct{}{}
+	}
+	for _, ic := range g.inflight {
+		for _, tp := range ic.tps {
+			keys[tp] = struct{}{}
+		}
+	}
+	if len(keys) > 0 {
+		tps := make([]TopicPartition, 0, len(keys))
+		for tp := range keys {
 			tps = append(tps, tp)
 		}
 		sortTopicPartitions(tps)
@@ -541,7 +609,7 @@ func (c *Coordinator) DeleteGroup(ctx context.Context, name string) error {
 		for i, tp := range tps {
 			recs[i] = record.Record{Key: appendOffsetKey(nil, name, tp.Topic, tp.Partition), Timestamp: now}
 		}
-		res, err := c.appendRecords(g.part, recs)
+		res, err := c.appendRecords(g.op, recs)
 		if err != nil {
 			g.mu.Unlock()
 			c.mu.Unlock()
@@ -563,14 +631,25 @@ func (c *Coordinator) DeleteGroup(ctx context.Context, name string) error {
 	return nil
 }
 
-// appendRecords appends recs as one batch to p: one write, so a commit is
-// all or nothing.
-func (c *Coordinator) appendRecords(p *partition.Partition, recs []record.Record) (partition.AppendResult, error) {
+// appendRecords appends recs as one batch to op's partition: one write, so
+// a commit is all or nothing. The batch counts towards op's next
+// compaction.
+func (c *Coordinator) appendRecords(op *offsetsPart, recs []record.Record) (partition.AppendResult, error) {
+	res, n, err := c.appendBatch(op.p, recs)
+	if err == nil {
+		op.dirty.Add(int64(n))
+	}
+	return res, err
+}
+
+// appendBatch appends recs as one batch to p and returns the batch's size.
+func (c *Coordinator) appendBatch(p *partition.Partition, recs []record.Record) (partition.AppendResult, int, error) {
 	enc := c.encoders.Get().(*record.Encoder)
 	batch, err := enc.AppendBatch(nil, recs, record.BatchOptions{LeaderEpoch: record.NoLeaderEpoch})
 	c.encoders.Put(enc)
 	if err != nil {
-		return partition.AppendResult{}, err
+		return partition.AppendResult{}, 0, err
 	}
-	return p.Append(batch)
+	res, err := p.Append(batch)
+	return res, len(batch), err
 }

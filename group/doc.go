@@ -45,14 +45,46 @@
 // record batch, synced, and only then applied and acknowledged. A
 // rejected commit writes nothing. Records are byte for byte Kafka's
 // (offset commit key v1, value v3), so Kafka tools read them.
-// NewCoordinator replays every record of the offsets partitions; the
-// in-memory map is the source of truth afterwards.
+// NewCoordinator replays the offsets partitions from their log start
+// offsets; the in-memory map is the source of truth afterwards.
+//
+// # Compaction of the offsets topic
+//
+// There is no log cleaner: the coordinator keeps __consumer_offsets
+// bounded itself. MaybeCompactOffsets, which the Broker calls from its
+// retention ticker, compacts each offsets partition whose commits and
+// tombstones since its last compaction exceed max(CompactionMinBytes
+// (16 MiB by default), 2x the partition's live set as last measured):
+// it re-appends the live offsets of every group stored in the partition
+// (one record per key, deleted keys left out), syncs them, and moves the
+// log start offset to where they begin (DeleteRecordsBefore), which
+// deletes the sealed segments below it. A replay then reads the live set
+// plus at most the trigger's worth of later commits, and compaction writes
+// the live set once per at least twice its size of new commits.
+// CompactOffsets does the same now, for every partition.
+//
+// The ordering that makes this safe: a commit is appended under its
+// group's lock but applied only after its sync, so when a group's
+// snapshot is written (under the same lock) a commit of the group may be
+// appended and not yet applied. The snapshot restates, per key, the
+// newest value appended, not the newest applied: otherwise it would write
+// the older value after the commit, and after a restart the committed
+// offset would go back. For every key the last record in the log thus
+// carries the newest value. A crash at any point (mid-snapshot, before the
+// log start moves, while segments are deleted) leaves a log whose replay
+// loads the acknowledged offsets: a partial snapshot only restates current
+// values, and the snapshot is synced before the log start moves.
 //
 // # Caveats
 //
-//   - The offsets topic is not compacted yet: replay at startup reads every
-//     commit ever made (about 100 bytes each), so startup time grows with
-//     the number of commits, not groups.
+//   - The offsets topic is compacted only by the coordinator (see above),
+//     and only as often as its owner calls MaybeCompactOffsets (the
+//     Broker: every retention check, 5 minutes by default). Between
+//     compactions it grows by the commits made, and on disk a partition
+//     may keep one more segment (offsets.topic.segment.bytes, 100 MiB)
+//     than its live data: the segment where a compaction cut the log goes
+//     at the first compaction after it is sealed. Records below the log
+//     start are never read.
 //   - Membership is not persisted (Kafka writes group metadata records;
 //     we do not): after a restart every group is Empty at generation 0,
 //     with its committed offsets. Consumers are in the same process, so
