@@ -74,6 +74,37 @@ func Example_readFromBeginning() {
 	// 2 order-2
 }
 
+// A tight read loop with ReuseRecords: Poll allocates nothing, and each
+// record is valid until the next Poll, so what is kept is copied.
+func Example_reuseRecords() {
+	b, done := setup(1, 3, time.Now())
+	defer done()
+
+	c, err := consumer.New(b, &consumer.Config{AutoOffsetReset: consumer.OffsetResetEarliest, ReuseRecords: true})
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	if err := c.Assign([]consumer.TopicPartition{{Topic: "orders", Partition: 0}}); err != nil {
+		panic(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var kept []string
+	for len(kept) < 3 {
+		recs, err := c.Poll(ctx)
+		if err != nil {
+			panic(err)
+		}
+		for _, rec := range recs {
+			kept = append(kept, string(rec.Value)) // a copy: rec.Value is reused
+		}
+	}
+	fmt.Println(kept[:3])
+	// Output:
+	// [order-0 order-1 order-2]
+}
+
 // A consumer group member that commits after processing each batch: after
 // a crash, the group resumes at the last commit (at-least-once).
 func Example_groupManualCommit() {
