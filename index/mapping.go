@@ -409,14 +409,24 @@ func (c *core) writerSnap() (snapshot, bool) {
 	return c.snap(g), true
 }
 
-// writerCheck is the common precondition of the appending methods.
-func (c *core) writerCheck() error {
+// usable is the common precondition of the writer-side methods that need
+// the entries: not closed, and no structural change failed half way.
+func (c *core) usable() error {
 	switch {
 	case c.closed:
 		return ErrClosed
 	case c.broken != nil:
 		return c.errorf("unusable after a failed change: %w", c.broken)
-	case !c.writable:
+	}
+	return nil
+}
+
+// writerCheck is the common precondition of the appending methods.
+func (c *core) writerCheck() error {
+	if err := c.usable(); err != nil {
+		return err
+	}
+	if !c.writable {
 		return ErrReadOnly
 	}
 	return nil
@@ -515,13 +525,8 @@ func (c *core) flush() error {
 // flushWriter is flush for the exported Flush: a no-op on a sealed index
 // (everything is in the file then).
 func (c *core) flushWriter() error {
-	switch {
-	case c.closed:
-		return ErrClosed
-	case c.broken != nil:
-		return c.errorf("unusable after a failed change: %w", c.broken)
-	case !c.writable:
-		return nil
+	if err := c.usable(); err != nil || !c.writable {
+		return err
 	}
 	return c.flush()
 }
@@ -531,11 +536,8 @@ var zeros [4096]byte
 // truncateRel drops the entries whose relative offset is >= rel (rel may
 // be negative: drop all, or above 2^32-1: drop none).
 func (c *core) truncateRel(rel int64) error {
-	if c.closed {
-		return ErrClosed
-	}
-	if c.broken != nil {
-		return c.errorf("unusable after a failed change: %w", c.broken)
+	if err := c.usable(); err != nil {
+		return err
 	}
 	s, _ := c.writerSnap()
 	n := s.n
@@ -685,8 +687,8 @@ func (c *core) seal() error {
 	if !c.writable {
 		return nil
 	}
-	if c.broken != nil {
-		return c.errorf("unusable after a failed change: %w", c.broken)
+	if err := c.usable(); err != nil {
+		return err
 	}
 	if err := c.flush(); err != nil {
 		return err

@@ -57,24 +57,10 @@ func (m *offsetModel) check(t *testing.T, rng *rand.Rand, x *OffsetIndex, base i
 	}
 	for range 50 {
 		target := base - 3 + rng.Int64N(hi-base+6)
-		i, _ := modelFloor(m.keys, m.poss, target)
+		i, _ := modelFloor(m.keys, target)
 		expectIdx(target, i)
 	}
-	// Keys, just below and just above: all of those of the tail (the last
-	// tailEntries: the boundary with the mapped part lies among them) and
-	// a sample of the others.
-	for j, k := range m.keys {
-		if j < len(m.keys)-tailEntries-4 && j%7 != 0 {
-			continue
-		}
-		expectIdx(k, j)
-		if j == 0 || m.keys[j-1] < k-1 {
-			expectIdx(k-1, j-1)
-		}
-		if j == len(m.keys)-1 || m.keys[j+1] > k+1 {
-			expectIdx(k+1, j)
-		}
-	}
+	checkKeys(m.keys, expectIdx)
 	off, pos, ok := x.LastEntry()
 	if n := len(m.keys); n > 0 {
 		require.True(t, ok)
@@ -83,6 +69,25 @@ func (m *offsetModel) check(t *testing.T, rng *rand.Rand, x *OffsetIndex, base i
 		require.False(t, ok)
 	}
 	require.NoError(t, x.SanityCheck())
+}
+
+// checkKeys looks up the model's keys (increasing), just below and just
+// above them with expectIdx(target, floor entry): all of those of the tail
+// (the last tailEntries: the boundary with the mapped part lies among
+// them) and a sample of the others.
+func checkKeys(keys []int64, expectIdx func(target int64, i int)) {
+	for j, k := range keys {
+		if j < len(keys)-tailEntries-4 && j%7 != 0 {
+			continue
+		}
+		expectIdx(k, j)
+		if j == 0 || keys[j-1] < k-1 {
+			expectIdx(k-1, j-1)
+		}
+		if j == len(keys)-1 || keys[j+1] > k+1 {
+			expectIdx(k+1, j)
+		}
+	}
 }
 
 // checkPrefix opens a copy of the file taken now (a process crash) and
@@ -200,21 +205,10 @@ func (m *timeModel) check(t *testing.T, rng *rand.Rand, x *TimeIndex, base int64
 	}
 	for range 50 {
 		target := rng.Int64N(hi) - 3
-		i, _ := modelFloor(m.tss, m.offs, target)
+		i, _ := modelFloor(m.tss, target)
 		expectIdx(target, i)
 	}
-	for j, ts := range m.tss { // as in offsetModel.check
-		if j < len(m.tss)-tailEntries-4 && j%7 != 0 {
-			continue
-		}
-		expectIdx(ts, j)
-		if j == 0 || m.tss[j-1] < ts-1 {
-			expectIdx(ts-1, j-1)
-		}
-		if j == len(m.tss)-1 || m.tss[j+1] > ts+1 {
-			expectIdx(ts+1, j)
-		}
-	}
+	checkKeys(m.tss, expectIdx)
 	ts, off, ok := x.LastEntry()
 	if n := len(m.tss); n > 0 {
 		require.True(t, ok)

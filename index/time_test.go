@@ -116,7 +116,7 @@ func TestTimeLookupProperty(t *testing.T) {
 					target = tss[0] - 100 + rng.Int64N(tss[n-1]-tss[0]+200)
 				}
 				ts, off := x.Lookup(target)
-				if i, ok := modelFloor(tss, offs, target); ok {
+				if i, ok := modelFloor(tss, target); ok {
 					require.Equal(t, [2]int64{tss[i], offs[i]}, [2]int64{ts, off}, "target %d", target)
 				} else {
 					require.Equal(t, [2]int64{-1, base}, [2]int64{ts, off})

@@ -2,7 +2,6 @@ package record
 
 import (
 	"encoding/binary"
-	"hash/crc32"
 	"strconv"
 )
 
@@ -59,18 +58,6 @@ func AppendControlBatch(dst []byte, typ ControlType, producerID int64, epoch int
 	start := len(dst)
 	dst = append(dst, make([]byte, controlBatchSize)...)
 	b := dst[start:]
-	binary.BigEndian.PutUint64(b[offBaseOffset:], 0)
-	binary.BigEndian.PutUint32(b[offLength:], controlBatchSize-LogOverhead)
-	binary.BigEndian.PutUint32(b[offLeaderEpoch:], ^uint32(0)) // NoLeaderEpoch
-	b[offMagic] = Magic
-	binary.BigEndian.PutUint16(b[offAttributes:], uint16(AttrTransactional|AttrControl))
-	binary.BigEndian.PutUint32(b[offLastOffsetDelta:], 0)
-	binary.BigEndian.PutUint64(b[offBaseTimestamp:], uint64(ts))
-	binary.BigEndian.PutUint64(b[offMaxTimestamp:], uint64(ts))
-	binary.BigEndian.PutUint64(b[offProducerID:], uint64(producerID))
-	binary.BigEndian.PutUint16(b[offProducerEpoch:], uint16(epoch))
-	binary.BigEndian.PutUint32(b[offBaseSequence:], ^uint32(0)) // NoSequence
-	binary.BigEndian.PutUint32(b[offNumRecords:], 1)
 	r := b[BatchHeaderSize:]
 	r[0] = 16 << 1 // record length 16
 	r[1] = 0       // attributes
@@ -83,7 +70,18 @@ func AppendControlBatch(dst []byte, typ ControlType, producerID int64, epoch int
 	binary.BigEndian.PutUint16(r[10:], 0) // value version
 	binary.BigEndian.PutUint32(r[12:], uint32(coordinatorEpoch))
 	r[16] = 0 // header count
-	binary.BigEndian.PutUint32(b[offCRC:], crc32.Checksum(b[offAttributes:], castagnoli))
+	PutBatchHeader(b, BatchHeader{
+		Length:        controlBatchSize - LogOverhead,
+		LeaderEpoch:   NoLeaderEpoch,
+		Magic:         Magic,
+		Attributes:    AttrTransactional | AttrControl,
+		BaseTimestamp: ts,
+		MaxTimestamp:  ts,
+		ProducerID:    producerID,
+		ProducerEpoch: epoch,
+		BaseSequence:  NoSequence,
+		NumRecords:    1,
+	})
 	return dst
 }
 

@@ -1,8 +1,6 @@
 package record
 
 import (
-	"encoding/binary"
-	"hash/crc32"
 	"math"
 	"slices"
 	"time"
@@ -184,21 +182,20 @@ func (e *Encoder) AppendBatch(dst []byte, recs []Record, opts BatchOptions) ([]b
 		}
 	}
 
-	b := dst[start:]
-	_ = b[BatchHeaderSize-1]
-	binary.BigEndian.PutUint64(b[offBaseOffset:], uint64(opts.BaseOffset))
-	binary.BigEndian.PutUint32(b[offLength:], uint32(len(b)-LogOverhead))
-	binary.BigEndian.PutUint32(b[offLeaderEpoch:], uint32(opts.LeaderEpoch))
-	b[offMagic] = Magic
-	binary.BigEndian.PutUint16(b[offAttributes:], uint16(attrs))
-	binary.BigEndian.PutUint32(b[offLastOffsetDelta:], uint32(len(recs)-1))
-	binary.BigEndian.PutUint64(b[offBaseTimestamp:], uint64(base))
-	binary.BigEndian.PutUint64(b[offMaxTimestamp:], uint64(maxTS))
-	binary.BigEndian.PutUint64(b[offProducerID:], uint64(pid))
-	binary.BigEndian.PutUint16(b[offProducerEpoch:], uint16(pepoch))
-	binary.BigEndian.PutUint32(b[offBaseSequence:], uint32(pseq))
-	binary.BigEndian.PutUint32(b[offNumRecords:], uint32(len(recs)))
-	binary.BigEndian.PutUint32(b[offCRC:], crc32.Checksum(b[offAttributes:], castagnoli))
+	PutBatchHeader(dst[start:], BatchHeader{
+		BaseOffset:      opts.BaseOffset,
+		Length:          int32(len(dst) - start - LogOverhead),
+		LeaderEpoch:     opts.LeaderEpoch,
+		Magic:           Magic,
+		Attributes:      attrs,
+		LastOffsetDelta: int32(len(recs) - 1),
+		BaseTimestamp:   base,
+		MaxTimestamp:    maxTS,
+		ProducerID:      pid,
+		ProducerEpoch:   pepoch,
+		BaseSequence:    pseq,
+		NumRecords:      int32(len(recs)),
+	})
 	return dst, nil
 }
 

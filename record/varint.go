@@ -48,16 +48,6 @@ func putUvarint(b []byte, u uint64) int {
 func putVarint(b []byte, v int32) int  { return putUvarint(b, zigzag32(v)) }
 func putVarlong(b []byte, v int64) int { return putUvarint(b, zigzag64(v)) }
 
-// appendVarint appends the zig-zag varint encoding of v.
-func appendVarint(b []byte, v int32) []byte {
-	u := zigzag32(v)
-	for u >= 0x80 {
-		b = append(b, byte(u)|0x80)
-		u >>= 7
-	}
-	return append(b, byte(u))
-}
-
 // readVarint decodes a zig-zag int32 varint from b. n > 0 is the number of
 // bytes consumed; n == 0 means b ended inside the varint; n < 0 means the
 // encoding is longer than 5 bytes or overflows 32 bits.

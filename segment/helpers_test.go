@@ -85,6 +85,21 @@ func concat(bs []batchSpec) []byte {
 	return buf.Bytes()
 }
 
+// writeLog creates the segment of base offset 0 in dir with count batches
+// (1..4 records, 60-byte values, timestamp = 1000 + offset), seals it if
+// seal, closes it and returns its batches.
+func writeLog(t *testing.T, dir string, cfg Config, count int, seal bool) []batchSpec {
+	t.Helper()
+	s, err := Create(dir, 0, cfg)
+	require.NoError(t, err)
+	bs := appendBatches(t, s, count, 4, 60, 1_000)
+	if seal {
+		require.NoError(t, s.Seal())
+	}
+	require.NoError(t, s.Close())
+	return bs
+}
+
 func smallConfig() Config {
 	return Config{IndexIntervalBytes: 256, MaxIndexBytes: 64 << 10, PreallocateBytes: 64 << 10}
 }

@@ -77,8 +77,8 @@ func (s *Segment) openActive() error {
 		return err
 	}
 	rebuild := false
-	if err := s.openWritableIndexes(false); err != nil {
-		if err := s.openWritableIndexes(true); err != nil {
+	if s.off, s.tim, err = s.openWritableIndexes(false); err != nil {
+		if s.off, s.tim, err = s.openWritableIndexes(true); err != nil {
 			return err
 		}
 		rebuild = true
@@ -100,7 +100,8 @@ func (s *Segment) openActive() error {
 	s.publish(st)
 	s.sinceIndex = st.sinceIndex
 	s.tailErr = st.stop
-	return s.startActive()
+	s.startActive()
+	return nil
 }
 
 func (s *Segment) openSealed() error {
@@ -365,20 +366,11 @@ func (s *Segment) checkOffsets(h record.BatchHeader, next int64) error {
 
 // rebuildSealed rebuilds the indexes of a sealed segment from a full scan.
 func (s *Segment) rebuildSealed(f fs.File, fileSize, prevNext int64) (ScanResult, error) {
-	for _, p := range []string{s.offPath, s.timePath} {
-		if err := s.cfg.FS.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return ScanResult{}, fmt.Errorf("segment: %w", err)
-		}
-	}
-	off, err := index.OpenOffsetIndex(s.cfg.FS, s.offPath, s.base, s.cfg.MaxIndexBytes, true)
+	off, tim, err := s.openWritableIndexes(true)
 	if err != nil {
-		return ScanResult{}, fmt.Errorf("segment: rebuild offset index: %w", err)
+		return ScanResult{}, err
 	}
 	defer off.Close()
-	tim, err := index.OpenTimeIndex(s.cfg.FS, s.timePath, s.base, s.cfg.MaxIndexBytes, true)
-	if err != nil {
-		return ScanResult{}, fmt.Errorf("segment: rebuild time index: %w", err)
-	}
 	defer tim.Close()
 	r, err := s.rebuild(f, fileSize, prevNext, off, tim)
 	if err != nil {

@@ -9,21 +9,10 @@ import (
 	"github.com/samsalog/samsa/record"
 )
 
-// writeLog creates a sealed-or-active segment with count batches and closes
-// it, returning the batches.
-func writeLog(t *testing.T, dir string, cfg Config, count int) []batchSpec {
-	t.Helper()
-	s, err := Create(dir, 0, cfg)
-	require.NoError(t, err)
-	bs := appendBatches(t, s, count, 4, 60, 1_000)
-	require.NoError(t, s.Close())
-	return bs
-}
-
 func TestRecoverClean(t *testing.T) {
 	dir := t.TempDir()
 	cfg := smallConfig()
-	bs := writeLog(t, dir, cfg, 100)
+	bs := writeLog(t, dir, cfg, 100, false)
 	s := reopen(t, dir, 0, cfg, true)
 	entries := s.off.Entries()
 	r, err := s.Recover(0)
@@ -49,7 +38,7 @@ func TestRecoverClean(t *testing.T) {
 func TestRecoverTornTail(t *testing.T) {
 	dir := t.TempDir()
 	cfg := smallConfig()
-	bs := writeLog(t, dir, cfg, 30)
+	bs := writeLog(t, dir, cfg, 30, false)
 	path := Filename(dir, 0, LogSuffix)
 	full, err := os.ReadFile(path)
 	require.NoError(t, err)
@@ -95,7 +84,7 @@ func TestRecoverTornTail(t *testing.T) {
 func TestRecoverBitFlips(t *testing.T) {
 	dir := t.TempDir()
 	cfg := smallConfig()
-	bs := writeLog(t, dir, cfg, 20)
+	bs := writeLog(t, dir, cfg, 20, false)
 	path := Filename(dir, 0, LogSuffix)
 	full, err := os.ReadFile(path)
 	require.NoError(t, err)

@@ -186,52 +186,47 @@ func Create(dir string, base int64, cfg Config) (*Segment, error) {
 	}
 	s.f = f
 	s.created = time.Now()
-	if err := s.openWritableIndexes(true); err != nil {
+	if s.off, s.tim, err = s.openWritableIndexes(true); err != nil {
 		_ = f.Close()
 		_ = fsys.Remove(s.logPath)
 		return nil, err
 	}
-	if err := s.startActive(); err != nil {
-		s.closeWriter()
-		return nil, err
-	}
+	s.startActive()
 	return s, nil
 }
 
 // openWritableIndexes opens (creating if needed) both indexes for writing;
-// fresh truncates whatever was there.
-func (s *Segment) openWritableIndexes(fresh bool) error {
+// fresh removes whatever was there first.
+func (s *Segment) openWritableIndexes(fresh bool) (*index.OffsetIndex, *index.TimeIndex, error) {
 	fsys := s.cfg.FS
 	if fresh {
 		for _, p := range []string{s.offPath, s.timePath} {
 			if err := fsys.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("segment: %w", err)
+				return nil, nil, fmt.Errorf("segment: %w", err)
 			}
 		}
 	}
 	off, err := index.OpenOffsetIndex(fsys, s.offPath, s.base, s.cfg.MaxIndexBytes, true)
 	if err != nil {
-		return fmt.Errorf("segment: open offset index: %w", err)
+		return nil, nil, fmt.Errorf("segment: open offset index: %w", err)
 	}
 	tim, err := index.OpenTimeIndex(fsys, s.timePath, s.base, s.cfg.MaxIndexBytes, true)
 	if err != nil {
 		_ = off.Close()
-		return fmt.Errorf("segment: open time index: %w", err)
+		return nil, nil, fmt.Errorf("segment: open time index: %w", err)
 	}
-	s.off, s.tim = off, tim
-	return nil
+	return off, tim, nil
 }
 
 // startActive creates the resources of a writable segment. The .log is
 // not mapped here: the first Read maps it (see acquire), so an idle active
 // segment holds one file descriptor (the .log's, for appends) and no
 // mapping. The published size must be set.
-func (s *Segment) startActive() error {
+func (s *Segment) startActive() {
 	s.allocated = s.size.Load()
 	s.zeroed = s.allocated
 	s.res = newResources(s, s.off, s.tim)
 	s.lastRes = s.res
-	return nil
 }
 
 // closeWriter closes the writer-side handles after a failed start.

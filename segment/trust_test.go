@@ -9,18 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// sealedLog writes a sealed segment of count batches (1..4 records, 60-byte
-// values, timestamp = 1000 + offset) in dir and returns its batches.
-func sealedLog(t *testing.T, dir string, cfg Config, count int) []batchSpec {
-	t.Helper()
-	s, err := Create(dir, 0, cfg)
-	require.NoError(t, err)
-	bs := appendBatches(t, s, count, 4, 60, 1_000)
-	require.NoError(t, s.Seal())
-	require.NoError(t, s.Close())
-	return bs
-}
-
 // batchOf returns the index of the batch of bs holding offset o.
 func batchOf(bs []batchSpec, o int64) int {
 	for i, b := range bs {
@@ -63,7 +51,7 @@ func TestAppendRefusesGap(t *testing.T) {
 func TestRaisedBaseOffset(t *testing.T) {
 	dir := t.TempDir()
 	cfg := smallConfig()
-	bs := sealedLog(t, dir, cfg, 60)
+	bs := writeLog(t, dir, cfg, 60, true)
 	path := Filename(dir, 0, LogSuffix)
 	full, err := os.ReadFile(path)
 	require.NoError(t, err)
@@ -129,7 +117,7 @@ func TestReadsCheckIndexEntries(t *testing.T) {
 	for _, how := range []string{"positions shifted", "keys one too low", "time offsets one too high", "timestamps one too low"} {
 		t.Run(how, func(t *testing.T) {
 			dir := t.TempDir()
-			bs := sealedLog(t, dir, cfg, 80)
+			bs := writeLog(t, dir, cfg, 80, true)
 			suffix, es := IndexSuffix, 8
 			if how[0] == 't' {
 				suffix, es = TimeIndexSuffix, 12
@@ -192,7 +180,7 @@ func TestReadsCheckIndexEntries(t *testing.T) {
 func TestOpenChecksLastTimeEntry(t *testing.T) {
 	dir := t.TempDir()
 	cfg := smallConfig()
-	bs := sealedLog(t, dir, cfg, 40)
+	bs := writeLog(t, dir, cfg, 40, true)
 	tpath := Filename(dir, 0, TimeIndexSuffix)
 	good, err := os.ReadFile(tpath)
 	require.NoError(t, err)
