@@ -219,13 +219,9 @@ func (l *Log) AppendChecked(batch []byte, h record.BatchHeader) (baseOffset, las
 		return -1, -1, fmt.Errorf("log: append: %w: last offset delta %d", ErrInvalidBatch, h.LastOffsetDelta)
 	}
 	l.mu.Lock()
-	if l.closing.Load() {
+	if err := l.writeErr(); err != nil {
 		l.mu.Unlock()
-		return -1, -1, ErrClosed
-	}
-	if l.failed.Load() {
-		l.mu.Unlock()
-		return -1, -1, l.failure()
+		return -1, -1, err
 	}
 	base := l.end.Load()
 	last := base + int64(h.LastOffsetDelta)
@@ -309,11 +305,8 @@ func (l *Log) shouldRoll(dc *dynConfig, h *record.BatchHeader, n int, last int64
 func (l *Log) Roll() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closing.Load() {
-		return ErrClosed
-	}
-	if l.failed.Load() {
-		return l.failure()
+	if err := l.writeErr(); err != nil {
+		return err
 	}
 	if l.active.Size() == 0 && !l.active.Sealed() {
 		return nil

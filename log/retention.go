@@ -37,11 +37,8 @@ import (
 func (l *Log) ApplyRetention() (deleted int, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closing.Load() {
-		return 0, ErrClosed
-	}
-	if l.failed.Load() {
-		return 0, l.failure()
+	if err := l.writeErr(); err != nil {
+		return 0, err
 	}
 	now := l.cfg.Now()
 	segs := *l.segs.Load()
@@ -49,13 +46,11 @@ func (l *Log) ApplyRetention() (deleted int, err error) {
 	if n == len(segs) {
 		if l.active.Size() == 0 {
 			n--
-		} else {
-			if err := l.rollLocked(); err != nil {
-				return 0, err
-			}
+		} else if err := l.rollLocked(); err != nil {
+			return 0, err
 		}
 	}
-	return l.deleteOldestLocked(n)
+	return l.deleteOldestLocked(n, true)
 }
 
 // expiredSegments returns how many of the oldest segments retention
@@ -69,11 +64,7 @@ func (l *Log) expiredSegments(segs []*segment.Segment, now time.Time) int {
 	start := l.start.Load()
 	n := 0
 	for i, s := range segs {
-		nextBase := l.end.Load()
-		if i+1 < len(segs) {
-			nextBase = segs[i+1].BaseOffset()
-		}
-		belowStart := nextBase <= start && i+1 < len(segs)
+		belowStart := i+1 < len(segs) && segs[i+1].BaseOffset() <= start
 		byTime := dc.RetentionMs >= 0 && now.Sub(newestTime(s)) > dc.RetentionMs
 		bySize := dc.RetentionBytes >= 0 && total-s.Size() >= dc.RetentionBytes
 		if !belowStart && !byTime && !bySize {
@@ -105,11 +96,8 @@ func newestTime(s *segment.Segment) time.Time {
 func (l *Log) DeleteRecordsBefore(offset int64) (deleted int, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closing.Load() {
-		return 0, ErrClosed
-	}
-	if l.failed.Load() {
-		return 0, l.failure()
+	if err := l.writeErr(); err != nil {
+		return 0, err
 	}
 	start, end := l.start.Load(), l.end.Load()
 	if offset > end {
@@ -119,22 +107,24 @@ func (l *Log) DeleteRecordsBefore(offset int64) (deleted int, err error) {
 		return 0, nil
 	}
 	l.start.Store(offset)
+	// Checkpointed before any segment goes: a start offset inside the
+	// first remaining segment cannot be derived from the files.
+	if err := l.writeCheckpoint(false); err != nil {
+		return 0, fmt.Errorf("log: delete records: %w", err)
+	}
 	segs := *l.segs.Load()
 	n := 0
 	for n+1 < len(segs) && segs[n+1].BaseOffset() <= offset {
 		n++
 	}
-	if n == 0 {
-		if err := l.writeCheckpoint(false); err != nil {
-			return 0, fmt.Errorf("log: delete records: %w", err)
-		}
-		return 0, nil
-	}
-	return l.deleteOldestLocked(n)
+	return l.deleteOldestLocked(n, false)
 }
 
 // deleteOldestLocked deletes the n oldest segments, which must all be
-// sealed. Called with mu held.
+// sealed; it checkpoints the start offset first unless the caller just did
+// (checkpoint false), and a failed checkpoint is only logged (the files
+// then tell the start offset: the base of the first segment left). Called
+// with mu held.
 //
 // Order, for crash safety: (1) publish the list without them and move the
 // start offset, so no new reader finds them; (2) checkpoint the start
@@ -146,7 +136,7 @@ func (l *Log) DeleteRecordsBefore(offset int64) (deleted int, err error) {
 // retention deletes them again. A crash during (3) leaves .deleted files
 // and maybe indexes without a .log, which Open removes; since deletions go
 // oldest first, what remains is a contiguous suffix of the log.
-func (l *Log) deleteOldestLocked(n int) (int, error) {
+func (l *Log) deleteOldestLocked(n int, checkpoint bool) (int, error) {
 	if n <= 0 {
 		return 0, nil
 	}
@@ -157,7 +147,9 @@ func (l *Log) deleteOldestLocked(n int) (int, error) {
 	if base := rest[0].BaseOffset(); base > l.start.Load() {
 		l.start.Store(base)
 	}
-	l.saveCheckpoint("retention")
+	if checkpoint {
+		l.saveCheckpoint("retention")
+	}
 	for i, s := range victims {
 		l.cfg.Logger.Info("log: deleting segment", "file", s.Path(), "next_offset", s.NextOffset())
 		if err := s.Delete(); err != nil {

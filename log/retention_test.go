@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/samsalog/samsa/internal/fs/errorfs"
 	"github.com/samsalog/samsa/segment"
 )
 
@@ -126,6 +127,25 @@ func TestDeleteRecordsBeforeDeletesSegments(t *testing.T) {
 	// Survives an unclean reopen (checkpointed at once).
 	l2 := openLog(t, crashCopy(t, dir), smallConfig())
 	require.Equal(t, cut, l2.StartOffset())
+}
+
+// TestDeleteRecordsBeforeCheckpointFails: a start offset the checkpoint
+// could not record is an error, and no segment is deleted for it.
+func TestDeleteRecordsBeforeCheckpointFails(t *testing.T) {
+	efs := errorfs.New(nil)
+	cfg := smallConfig()
+	cfg.FS = efs
+	l := openLog(t, t.TempDir(), cfg)
+	appendN(t, l, 100, 3, 40, 0)
+	segs := *l.segs.Load()
+	cut := segs[3].BaseOffset() + 1
+	boom := errors.New("boom")
+	efs.SetInjector(errorfs.FailAlways(errorfs.OpRename, boom))
+	n, err := l.DeleteRecordsBefore(cut)
+	require.ErrorIs(t, err, boom)
+	require.Zero(t, n)
+	require.Len(t, *l.segs.Load(), len(segs), "no segment deleted")
+	efs.SetInjector(nil)
 }
 
 // TestConcurrentReadersWithRetention reads from many goroutines while

@@ -38,7 +38,7 @@ func (g *groupSync) wake() {
 // cause, even for data synced before, and SyncedOffset stops moving.
 // ErrClosed after Close.
 func (l *Log) Sync() error {
-	if l.isClosing() {
+	if l.closing.Load() {
 		return ErrClosed
 	}
 	return l.syncTo(l.end.Load())
@@ -49,11 +49,8 @@ func (l *Log) Sync() error {
 // its own, so an owner calls it from a ticker (one for all its logs). It
 // returns what Sync would (ErrFailed after a failed fsync, ErrClosed).
 func (l *Log) MaybeFlush() error {
-	if l.isClosing() {
-		return ErrClosed
-	}
-	if l.failed.Load() {
-		return l.failure()
+	if err := l.writeErr(); err != nil {
+		return err
 	}
 	maxAge := l.dyn.Load().FlushMs
 	if maxAge <= 0 {
@@ -66,7 +63,18 @@ func (l *Log) MaybeFlush() error {
 	return l.syncTo(l.end.Load())
 }
 
-func (l *Log) isClosing() bool { return l.closing.Load() }
+// writeErr returns what a writer (Append, Roll, retention, MaybeFlush)
+// fails with now: ErrClosed once Close began, the sticky failure after a
+// failed fsync, nil otherwise.
+func (l *Log) writeErr() error {
+	if l.closing.Load() {
+		return ErrClosed
+	}
+	if l.failed.Load() {
+		return l.failure()
+	}
+	return nil
+}
 
 // syncTo returns once every offset below target is durable, issuing an
 // fdatasync only if no finished or in-flight one covers target. Must not be

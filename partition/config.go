@@ -2,6 +2,7 @@ package partition
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/samsalog/samsa/log"
@@ -123,6 +124,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if cfg.Log.Now == nil {
 		cfg.Log.Now = cfg.Now
+	}
+	if cfg.Log.Logger == nil {
+		cfg.Log.Logger = slog.New(slog.DiscardHandler)
 	}
 	return cfg
 }

@@ -49,7 +49,7 @@ type Partition struct {
 	now             func() time.Time
 	onDirty         func(*Partition)
 	fsys            fs.FS        // the log's, for the producer snapshots
-	logger          *slog.Logger // the log's; nil is silent
+	logger          *slog.Logger // the log's
 
 	// appendMu serializes Append (validation that depends on state,
 	// producer and transaction checks, stamping, log.Append) and Close.

@@ -3,7 +3,7 @@ package partition
 import (
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -237,7 +237,7 @@ func (s *producerStates) producerIDs() []int64 {
 	for pid := range s.m {
 		ids = append(ids, pid)
 	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	slices.Sort(ids)
 	return ids
 }
 

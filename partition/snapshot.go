@@ -9,7 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -174,7 +174,7 @@ func (p *Partition) listSnapshots() ([]int64, error) {
 			offs = append(offs, off)
 		}
 	}
-	sort.Slice(offs, func(i, j int) bool { return offs[i] < offs[j] })
+	slices.Sort(offs)
 	return offs, nil
 }
 
@@ -272,10 +272,8 @@ func (p *Partition) loadProducers() error {
 	p.producers.dropBefore(start)
 	p.producers.expire(p.now())
 	if from < end {
-		if p.logger != nil {
-			p.logger.Info("partition: rebuilt producer state from the log", "dir", p.log.Dir(),
-				"from", from, "to", end, "batches", batches, "producers", p.producers.count.Load())
-		}
+		p.logger.Info("partition: rebuilt producer state from the log", "dir", p.log.Dir(),
+			"from", from, "to", end, "batches", batches, "producers", p.producers.count.Load())
 		if err := p.snapshotLocked(end); err != nil {
 			p.logWarn("partition: producer snapshot not written", "err", err)
 		}
@@ -357,9 +355,7 @@ func (p *Partition) snapshotLocked(offset int64) error {
 	return nil
 }
 
-// logWarn logs to the log's Logger, if any.
+// logWarn logs to the log's Logger, with the partition's directory.
 func (p *Partition) logWarn(msg string, args ...any) {
-	if p.logger != nil {
-		p.logger.Warn(msg, append([]any{"dir", p.log.Dir()}, args...)...)
-	}
+	p.logger.Warn(msg, append([]any{"dir", p.log.Dir()}, args...)...)
 }

@@ -30,9 +30,8 @@ var ErrUnsupported = errors.New("flock: not supported on this platform")
 
 // Lock is a held lock. Release it once; it is safe for concurrent use.
 type Lock struct {
-	mu   sync.Mutex
-	f    *os.File
-	path string
+	mu sync.Mutex
+	f  *os.File
 }
 
 // Acquire creates path if needed and takes an exclusive lock on it without
@@ -58,7 +57,7 @@ func Acquire(path string) (*Lock, error) {
 	if err := f.Truncate(0); err == nil {
 		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
-	return &Lock{f: f, path: path}, nil
+	return &Lock{f: f}, nil
 }
 
 // holder describes the process id recorded in a lock file, or "".
@@ -71,9 +70,6 @@ func holder(f *os.File) string {
 	}
 	return " (held by pid " + strconv.Itoa(pid) + ")"
 }
-
-// Path returns the locked file's path.
-func (l *Lock) Path() string { return l.path }
 
 // Release drops the lock and closes the file. The file is left in place:
 // removing it would let a third party lock a new file of the same name

@@ -10,9 +10,11 @@ package fs
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // ErrNoSpace is matched (errors.Is) by any error caused by a full disk
@@ -122,6 +124,14 @@ func (f osFile) Write(p []byte) (int, error) {
 func (f osFile) Sync() error { return wrapNoSpace(datasync(f.File)) }
 
 func (f osFile) Allocate(off, n int64) error { return wrapNoSpace(allocate(f.File, off, n)) }
+
+// wrapNoSpace makes an ENOSPC error also match ErrNoSpace.
+func wrapNoSpace(err error) error {
+	if err != nil && errors.Is(err, syscall.ENOSPC) {
+		return fmt.Errorf("%w: %w", ErrNoSpace, err)
+	}
+	return err
+}
 
 // WriteFileAtomic replaces path with data so that a crash at any point
 // leaves either the old file or the new one: it writes a temporary file

@@ -1,8 +1,6 @@
 package fs
 
 import (
-	"errors"
-	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -39,11 +37,4 @@ func allocate(f *os.File, off, n int64) error {
 			return &os.PathError{Op: "fallocate", Path: f.Name(), Err: err}
 		}
 	}
-}
-
-func wrapNoSpace(err error) error {
-	if err != nil && errors.Is(err, unix.ENOSPC) {
-		return fmt.Errorf("%w: %w", ErrNoSpace, err)
-	}
-	return err
 }

@@ -32,13 +32,6 @@ func Unmap(b []byte) error {
 	return nil
 }
 
-// WillNeed advises the kernel that b will be read soon (madvise).
-func WillNeed(b []byte) {
-	if len(b) > 0 {
-		_ = unix.Madvise(b, unix.MADV_WILLNEED)
-	}
-}
-
 // Random advises the kernel that b is read at random (madvise
 // MADV_RANDOM): a fault reads only the page it needs, no readahead window.
 // Indexes are binary searched, so readahead only zero-fills or reads pages
