@@ -6,6 +6,7 @@ package samsa
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/samsalog/samsa/partition"
@@ -201,13 +202,8 @@ func (b *Broker) AlterTopicConfig(name string, props map[string]string) error {
 		return fmt.Errorf("%w: %q", ErrUnknownTopic, name)
 	}
 	overrides := t.meta.overrides
-	keys := make([]string, 0, len(props))
-	for k := range props {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	var errs []error
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(props)) {
 		if err := overrides.SetProperty(k, props[k]); err != nil {
 			errs = append(errs, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -342,14 +343,10 @@ func runParallel(n, workers int, fn func(i int) error) error {
 // topicMap returns the current map of open topics. Never modify it.
 func (b *Broker) topicMap() map[string]*openTopic { return *b.topics.Load() }
 
-// publishTopic replaces (t non-nil) or removes (t nil) topic name in the
-// map of open topics. b.adminMu must be held.
+// publishTopicLocked replaces (t non-nil) or removes (t nil) topic name in
+// the map of open topics. b.adminMu must be held.
 func (b *Broker) publishTopicLocked(name string, t *openTopic) {
-	old := b.topicMap()
-	next := make(map[string]*openTopic, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
+	next := maps.Clone(b.topicMap())
 	if t == nil {
 		delete(next, name)
 	} else {

@@ -79,12 +79,6 @@ func unifyCollisionChars(name string) string {
 	return strings.ReplaceAll(name, ".", "_")
 }
 
-// topicsCollide reports whether two distinct topic names would collide
-// (Kafka's Topic.hasCollision): equal once '.' and '_' are unified.
-func topicsCollide(a, b string) bool {
-	return unifyCollisionChars(a) == unifyCollisionChars(b)
-}
-
 // partitionDirName is the directory of a partition, Kafka's
 // "<topic>-<partition>".
 func partitionDirName(topic string, partition int32) string {

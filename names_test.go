@@ -195,3 +195,9 @@ func TestTopicID(t *testing.T) {
 		require.Error(t, back.UnmarshalText([]byte(bad)))
 	}
 }
+
+// topicsCollide reports whether two distinct topic names would collide
+// (Kafka's Topic.hasCollision): equal once '.' and '_' are unified.
+func topicsCollide(a, b string) bool {
+	return unifyCollisionChars(a) == unifyCollisionChars(b)
+}

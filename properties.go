@@ -3,6 +3,7 @@ package samsa
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -374,12 +375,7 @@ func (c *TopicConfig) SetProperty(name, value string) error {
 func ParseTopicConfig(props map[string]string) (TopicConfig, error) {
 	var c TopicConfig
 	var errs []error
-	names := make([]string, 0, len(props))
-	for name := range props {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(props)) {
 		if err := c.SetProperty(name, props[name]); err != nil {
 			errs = append(errs, err)
 		}

@@ -174,16 +174,6 @@ func (s *registryState) collision(name string) string {
 	return ""
 }
 
-// describe returns the description of topic name with its effective config
-// merged over defaults (Config.topicDefaults).
-func (s *registryState) describe(name string, defaults TopicConfig) (TopicDescription, bool) {
-	m := s.lookup(name)
-	if m == nil {
-		return TopicDescription{}, false
-	}
-	return describeTopicMeta(m, defaults), true
-}
-
 // describeTopicMeta returns the description of m (without partition
 // details) with its effective config merged over defaults.
 func describeTopicMeta(m *topicMeta, defaults TopicConfig) TopicDescription {

@@ -459,3 +459,13 @@ func TestRegistryConcurrent(t *testing.T) {
 	require.Len(t, want.topicNames(), writers*(perWriter-2)+1) // i = 0 and 3 deleted
 	require.Equal(t, viewOf(want), viewOf(openTestRegistry(t, nil, dir).snapshot()))
 }
+
+// describe returns the description of topic name with its effective config
+// merged over defaults (Config.topicDefaults).
+func (s *registryState) describe(name string, defaults TopicConfig) (TopicDescription, bool) {
+	m := s.lookup(name)
+	if m == nil {
+		return TopicDescription{}, false
+	}
+	return describeTopicMeta(m, defaults), true
+}

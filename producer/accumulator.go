@@ -261,16 +261,12 @@ func (p *Producer) addLocked(ps *partState, b *batch, r *record.Record, fn func(
 	if !full {
 		return false
 	}
-	if p.callerRuns && !ps.scheduled {
-		if ps.open == b {
-			ps.open = nil
-		}
-		ps.queue = append(ps.queue, b)
-		ps.scheduled = true
-		return true
+	callerRuns = p.callerRuns && !ps.scheduled
+	if callerRuns {
+		ps.scheduled = true // ours: sealLocked does not queue ps for a sender
 	}
 	p.sealLocked(ps, b)
-	return false
+	return callerRuns
 }
 
 // accepted finishes Produce for a record added to a batch: with acks=0 the

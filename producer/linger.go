@@ -53,15 +53,7 @@ func (q *lingerQueue) popDue(now time.Duration) (e lingerEntry, next time.Durati
 	if e.deadline > now {
 		return lingerEntry{}, e.deadline - now, false
 	}
-	q.items[q.head] = lingerEntry{}
-	q.head++
-	if q.head == len(q.items) {
-		q.items, q.head = q.items[:0], 0
-	} else if q.head > 1024 && q.head*2 > len(q.items) {
-		n := copy(q.items, q.items[q.head:])
-		clear(q.items[n:])
-		q.items, q.head = q.items[:n], 0
-	}
+	q.items, q.head = dropHead(q.items, q.head)
 	return e, 0, true
 }
 

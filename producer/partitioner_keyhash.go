@@ -40,7 +40,7 @@ func NewKeyHashPartitioner(hash KeyHasher, keyless PartitionerConstructor) Parti
 		ba, isBytes := kl.(BytesAware)
 		switch {
 		case isBatch && isBytes:
-			return &keyHashBothAware{keyHashPartitioner: k, nb: nb, ba: ba}
+			return &keyHashBothAware{keyHashBytesAware: keyHashBytesAware{keyHashPartitioner: k, ba: ba}, nb: nb}
 		case isBatch:
 			return &keyHashBatchAware{keyHashPartitioner: k, nb: nb}
 		case isBytes:
@@ -105,15 +105,8 @@ func (k *keyHashBytesAware) OnAppend(r *record.Record, partition int32, size int
 }
 
 type keyHashBothAware struct {
-	keyHashPartitioner
+	keyHashBytesAware
 	nb BatchAware
-	ba BytesAware
 }
 
 func (k *keyHashBothAware) OnNewBatch(prev int32) { k.nb.OnNewBatch(prev) }
-
-func (k *keyHashBothAware) OnAppend(r *record.Record, partition int32, size int, batchFull bool) {
-	if r.Key == nil {
-		k.ba.OnAppend(r, partition, size, batchFull)
-	}
-}

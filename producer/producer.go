@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -312,11 +314,7 @@ func (p *Producer) topicFor(name string) (*topicState, error) {
 	if err := p.growTopicLocked(ts); err != nil {
 		return nil, err
 	}
-	old := *p.topics.Load()
-	next := make(map[string]*topicState, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
+	next := maps.Clone(*p.topics.Load())
 	next[name] = ts
 	p.topics.Store(&next)
 	return ts, nil
@@ -406,7 +404,7 @@ func (p *Producer) ProduceSync(ctx context.Context, recs ...*record.Record) Prod
 			results[i].Err = err
 			wg.Done()
 		})
-		if ps != nil && !containsPart(touched, ps) {
+		if ps != nil && !slices.Contains(touched, ps) {
 			touched = append(touched, ps)
 		}
 	}
@@ -415,15 +413,6 @@ func (p *Producer) ProduceSync(ctx context.Context, recs ...*record.Record) Prod
 	}
 	wg.Wait()
 	return results
-}
-
-func containsPart(s []*partState, ps *partState) bool {
-	for _, x := range s {
-		if x == ps {
-			return true
-		}
-	}
-	return false
 }
 
 // Flush sends every buffered record at once, without waiting for Linger,

@@ -50,16 +50,27 @@ func (q *workQueue) pop() (*partState, bool) {
 		q.cond.Wait()
 	}
 	ps := q.items[q.head]
-	q.items[q.head] = nil
-	q.head++
-	if q.head == len(q.items) {
-		q.items, q.head = q.items[:0], 0
-	} else if q.head > 1024 && q.head*2 > len(q.items) {
-		n := copy(q.items, q.items[q.head:])
-		clear(q.items[n:])
-		q.items, q.head = q.items[:n], 0
-	}
+	q.items, q.head = dropHead(q.items, q.head)
 	return ps, true
+}
+
+// dropHead removes items[head], the head of a FIFO kept as a slice and the
+// index of its first item, and returns the new slice and head: the slice
+// is reused from the start once empty, and compacted once more than half
+// of it (and over 1024 items) lies before the head.
+func dropHead[T any](items []T, head int) ([]T, int) {
+	var zero T
+	items[head] = zero
+	head++
+	if head == len(items) {
+		return items[:0], 0
+	}
+	if head > 1024 && head*2 > len(items) {
+		n := copy(items, items[head:])
+		clear(items[n:])
+		return items[:n], 0
+	}
+	return items, head
 }
 
 func (q *workQueue) stop() {

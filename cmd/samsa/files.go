@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/samsalog/samsa"
 	"github.com/samsalog/samsa/record"
 	"github.com/samsalog/samsa/segment"
 )
@@ -112,12 +113,13 @@ func describeFiles(dir, topic string) ([]topicJSON, error) {
 	var out []topicJSON
 	found := false
 	for _, t := range reg.Topics {
-		if topic == "" && strings.HasPrefix(t.Name, "__") || topic != "" && t.Name != topic {
+		internal := samsa.IsInternalTopic(t.Name)
+		if topic == "" && internal || topic != "" && t.Name != topic {
 			continue
 		}
 		found = true
 		tj := topicJSON{Name: t.Name, ID: t.ID, Partitions: t.Partitions, Created: t.Created,
-			Overrides: t.Config, ReadOnly: true, Internal: strings.HasPrefix(t.Name, "__")}
+			Overrides: t.Config, ReadOnly: true, Internal: internal}
 		if tj.Overrides == nil {
 			tj.Overrides = map[string]string{}
 		}
