@@ -23,7 +23,7 @@ import (
 // others may be called while another goroutine waits in Poll (which they
 // wake). Poll itself is serialized: concurrent Polls take turns. Records
 // returned by Poll are the caller's: they do not alias the log and stay
-// valid after later Polls and after Close.
+// valid after later Polls and after Close (unless Config.ReuseRecords).
 type Consumer struct {
 	b     *samsa.Broker
 	cfg   Config
@@ -206,11 +206,7 @@ func (c *Consumer) setAssignmentLocked(tps []TopicPartition, ps []*partition.Par
 func (c *Consumer) Assignment() []TopicPartition {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]TopicPartition, len(c.order))
-	for i, s := range c.order {
-		out[i] = s.tp
-	}
-	return out
+	return c.ownedLocked()
 }
 
 // Poll returns the next records of the assigned partitions, at most
@@ -223,8 +219,9 @@ func (c *Consumer) Assignment() []TopicPartition {
 // advances.
 //
 // Returned records are copies: they stay valid after the next Poll and
-// after Close. Each returned record advances its partition's position past
-// it; a record returned is "consumed" for Commit and auto-commit.
+// after Close (with Config.ReuseRecords, only until the next Poll). Each
+// returned record advances its partition's position past it; a record
+// returned is "consumed" for Commit and auto-commit.
 //
 // In a group, Poll is where the membership is kept up: it joins at the
 // first call and rejoins when the heartbeat goroutine reports a rebalance,
@@ -406,6 +403,7 @@ func (c *Consumer) beginPoll() error {
 			// A Poll carves at most MaxPollRecords records plus the
 			// tail of the last batch it decodes (moved out at once).
 			c.slabBase = make([]record.Record, 0, c.cfg.MaxPollRecords+recSlabRecords)
+			c.outBuf = make([]*record.Record, 0, c.cfg.MaxPollRecords)
 		}
 		c.recSlab = c.slabBase[:0]
 	}

@@ -10,7 +10,7 @@ import (
 // coordinator is what a Consumer needs of the broker's group coordinator
 // (package group, plan/API.md "group coordinator (issue 5)"). It is an
 // interface so that the consumer's group logic compiles and is tested
-// without the coordinator; coordinator_groupwip.go adapts *group.Coordinator
+// without the coordinator; coordinator_broker.go adapts *group.Coordinator
 // to it.
 type coordinator interface {
 	// join is group.Coordinator.Join. When ctx ends first it returns
@@ -51,8 +51,9 @@ type joinRequest struct {
 }
 
 type joinResult struct {
-	MemberID   string
-	Generation int32
-	Protocol   string
-	Assignment []TopicPartition
+	MemberID          string
+	Generation        int32
+	Protocol          string
+	RebalanceProtocol group.RebalanceProtocol
+	Assignment        []TopicPartition
 }

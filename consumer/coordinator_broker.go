@@ -3,7 +3,6 @@ package consumer
 import (
 	"context"
 	"errors"
-	"time"
 
 	samsa "github.com/samsalog/samsa"
 	"github.com/samsalog/samsa/group"
@@ -55,7 +54,7 @@ func (g groupCoordinator) join(ctx context.Context, req joinRequest) (joinResult
 		return joinResult{MemberID: res.MemberID}, err
 	}
 	return joinResult{MemberID: res.MemberID, Generation: res.Generation, Protocol: res.Protocol,
-		Assignment: fromGroupTPs(res.Assignment)}, nil
+		RebalanceProtocol: res.RebalanceProtocol, Assignment: fromGroupTPs(res.Assignment)}, nil
 }
 
 func (g groupCoordinator) heartbeat(grp, member string, gen int32) error {
@@ -70,10 +69,10 @@ func (g groupCoordinator) leave(grp, member string) error { return g.c.Leave(grp
 
 func (g groupCoordinator) commit(ctx context.Context, grp, member string, gen int32, offsets map[TopicPartition]Offset) error {
 	m := make(map[group.TopicPartition]group.OffsetAndMetadata, len(offsets))
-	now := time.Now()
 	for tp, o := range offsets {
+		// CommitTime is the coordinator's to set.
 		m[group.TopicPartition{Topic: tp.Topic, Partition: tp.Partition}] = group.OffsetAndMetadata{
-			Offset: o.Offset, LeaderEpoch: o.LeaderEpoch, Metadata: o.Metadata, CommitTime: now}
+			Offset: o.Offset, LeaderEpoch: o.LeaderEpoch, Metadata: o.Metadata}
 	}
 	return g.c.Commit(ctx, grp, member, gen, m)
 }

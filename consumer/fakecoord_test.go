@@ -112,7 +112,7 @@ func (f *fakeCoord) maybeCompleteLocked() {
 					tps = append(tps, TopicPartition{t.Topic, p})
 				}
 			}
-			f.results[id] = joinResult{MemberID: id, Generation: f.gen, Protocol: a.Name(), Assignment: tps}
+			f.results[id] = joinResult{MemberID: id, Generation: f.gen, Protocol: a.Name(), RebalanceProtocol: a.Protocol(), Assignment: tps}
 		}
 	}
 	close(f.roundC)

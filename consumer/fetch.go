@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-
 	"time"
 
 	"github.com/samsalog/samsa/partition"
@@ -70,15 +69,13 @@ func (s *partState) buffered() int {
 }
 
 func (s *partState) dropBuffer() {
-	if s.held && s.retired != nil {
-		*s.retired = append(*s.retired, s.view)
-		s.view = segment.View{}
-		s.held = false
-	}
 	if s.held {
-		s.view.Release()
-		s.view = segment.View{}
-		s.held = false
+		if s.retired != nil {
+			*s.retired = append(*s.retired, s.view) // released at the next Poll
+		} else {
+			s.view.Release()
+		}
+		s.view, s.held = segment.View{}, false
 	}
 	s.rest = nil
 	clear(s.recs) // drop references into the mapping
@@ -276,13 +273,8 @@ func (c *Consumer) drain() ([]*record.Record, error) {
 		}
 		return nil, nil
 	}
-	var out []*record.Record
-	if c.cfg.ReuseRecords {
-		if cap(c.outBuf) < count {
-			c.outBuf = make([]*record.Record, 0, max(count, c.cfg.MaxPollRecords))
-		}
-		out = c.outBuf[:0]
-	} else {
+	out := c.outBuf[:0] // ReuseRecords: room for MaxPollRecords, at least count
+	if !c.cfg.ReuseRecords {
 		out = make([]*record.Record, 0, count)
 	}
 	need := c.cfg.MaxPollRecords

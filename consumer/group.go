@@ -68,7 +68,7 @@ func (c *Consumer) maintainGroup(ctx context.Context) error {
 	return nil
 }
 
-// owned returns the assigned partitions, sorted.
+// ownedLocked returns the assigned partitions, sorted.
 func (c *Consumer) ownedLocked() []TopicPartition {
 	out := make([]TopicPartition, len(c.order))
 	for i, s := range c.order {
@@ -194,10 +194,7 @@ func (c *Consumer) rebalance(ctx context.Context) error {
 		return fmt.Errorf("consumer: join group %q: %w", c.cfg.Group, err)
 	}
 	g.memberID, g.generation, g.joined, g.topics = res.MemberID, res.Generation, true, topics
-	g.protocol = group.Eager
-	if a, ok := lookupAssignor(c.cfg.Assignors, res.Protocol); ok {
-		g.protocol = a.Protocol()
-	}
+	g.protocol = res.RebalanceProtocol
 	g.notify = c.coord.rebalanceNotify(c.cfg.Group, res.MemberID)
 	assignment := sortTPs(slices.Clone(res.Assignment))
 	current := c.ownedLocked()
@@ -275,15 +272,6 @@ func (c *Consumer) closeGroup() error {
 	g.joined = false
 	c.mu.Unlock()
 	return err
-}
-
-func lookupAssignor(as []group.Assignor, name string) (group.Assignor, bool) {
-	for _, a := range as {
-		if a.Name() == name {
-			return a, true
-		}
-	}
-	return group.Lookup(name)
 }
 
 // minus returns the elements of a not in b, in a's order.

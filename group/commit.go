@@ -151,7 +151,7 @@ func (c *Coordinator) commit(ctx context.Context, name, memberID string, generat
 	if c.testCommitAppended != nil {
 		c.testCommitAppended()
 	}
-	err = g.part.WaitSynced(context.WithoutCancel(ctx), res.LastOffset)
+	err = g.op.p.WaitSynced(context.WithoutCancel(ctx), res.LastOffset)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.removeInflightLocked(res.BaseOffset)
@@ -255,8 +255,6 @@ func (c *Coordinator) FetchOffsets(group string, tps []TopicPartition) (map[Topi
 	}
 	return out, nil
 }
-
-func cmpString(a, b string) int { return strings.Compare(a, b) }
 
 func compareTopicPartitions(a, b TopicPartition) int {
 	if c := strings.Compare(a.Topic, b.Topic); c != 0 {

@@ -60,6 +60,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -202,7 +203,7 @@ func (c *Coordinator) compactPartition(ctx context.Context, op *offsetsPart) (Co
 		return CompactionResult{}, nil
 	}
 	dirty := op.dirty.Load()
-	slices.SortFunc(groups, func(a, b *group) int { return cmpString(a.name, b.name) })
+	slices.SortFunc(groups, func(a, b *group) int { return strings.Compare(a.name, b.name) })
 
 	// Step 2.
 	var res CompactionResult
@@ -300,7 +301,7 @@ func (c *Coordinator) snapshotGroupLocked(g *group) (n int, bytes, last int64, e
 		if len(recs) == 0 {
 			return nil
 		}
-		res, b, err := c.appendBatch(g.part, recs)
+		res, b, err := c.appendBatch(g.op.p, recs)
 		if err != nil {
 			return err
 		}

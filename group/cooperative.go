@@ -1,9 +1,6 @@
 package group
 
-import (
-	"cmp"
-	"slices"
-)
+import "slices"
 
 // withholdMoving removes from the owner table, for this round of the
 // cooperative protocol, every partition given to a member that does not
@@ -77,15 +74,11 @@ func withholdMoving(in *assignInput, owner []int32) {
 // to any cooperative assignor's result, CooperativeSticky's included.
 // Neither argument is modified; assign shares no memory with target.
 func CooperativeAdjust(members []Member, target Assignment) (assign Assignment, revoked map[string][]TopicPartitions) {
-	type tp struct {
-		topic string
-		part  int32
-	}
-	owners := make(map[tp][]string)
+	owners := make(map[TopicPartition][]string)
 	for _, m := range members {
 		for _, o := range m.OwnedPartitions {
 			for _, part := range o.Partitions {
-				k := tp{o.Topic, part}
+				k := TopicPartition{o.Topic, part}
 				if !slices.Contains(owners[k], m.ID) {
 					owners[k] = append(owners[k], m.ID)
 				}
@@ -93,7 +86,7 @@ func CooperativeAdjust(members []Member, target Assignment) (assign Assignment, 
 		}
 	}
 	keep := func(id, topic string, part int32) bool {
-		ids := owners[tp{topic, part}]
+		ids := owners[TopicPartition{topic, part}]
 		return len(ids) == 0 || slices.Contains(ids, id)
 	}
 	assign = make(Assignment, len(target))
@@ -113,16 +106,16 @@ func CooperativeAdjust(members []Member, target Assignment) (assign Assignment, 
 		assign[id] = out
 	}
 	for _, m := range members {
-		has := make(map[tp]bool)
+		has := make(map[TopicPartition]bool)
 		for _, l := range assign[m.ID] {
 			for _, part := range l.Partitions {
-				has[tp{l.Topic, part}] = true
+				has[TopicPartition{l.Topic, part}] = true
 			}
 		}
-		var gone []tp
+		var gone []TopicPartition
 		for _, o := range m.OwnedPartitions {
 			for _, part := range o.Partitions {
-				if k := (tp{o.Topic, part}); !has[k] {
+				if k := (TopicPartition{o.Topic, part}); !has[k] {
 					gone = append(gone, k)
 				}
 			}
@@ -130,16 +123,14 @@ func CooperativeAdjust(members []Member, target Assignment) (assign Assignment, 
 		if len(gone) == 0 {
 			continue
 		}
-		slices.SortFunc(gone, func(a, b tp) int {
-			return cmp.Or(cmp.Compare(a.topic, b.topic), cmp.Compare(a.part, b.part))
-		})
+		sortTopicPartitions(gone)
 		gone = slices.Compact(gone)
 		var list []TopicPartitions
 		for _, k := range gone {
-			if n := len(list); n > 0 && list[n-1].Topic == k.topic {
-				list[n-1].Partitions = append(list[n-1].Partitions, k.part)
+			if n := len(list); n > 0 && list[n-1].Topic == k.Topic {
+				list[n-1].Partitions = append(list[n-1].Partitions, k.Partition)
 			} else {
-				list = append(list, TopicPartitions{Topic: k.topic, Partitions: []int32{k.part}})
+				list = append(list, TopicPartitions{Topic: k.Topic, Partitions: []int32{k.Partition}})
 			}
 		}
 		if revoked == nil {

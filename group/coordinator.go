@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -160,10 +161,9 @@ func (c *CoordinatorConfig) withDefaults() CoordinatorConfig {
 // timers (one per member, one per rebalancing group), which run only when
 // they fire; an idle group costs no goroutine.
 type Coordinator struct {
-	cfg     CoordinatorConfig
-	offsets []*partition.Partition
-	parts   []*offsetsPart // index = partition ID, as offsets (compact.go)
-	log     *slog.Logger
+	cfg   CoordinatorConfig
+	parts []*offsetsPart // index = partition ID, as cfg.Offsets (compact.go)
+	log   *slog.Logger
 
 	// mu guards closed and the groups map (not the groups themselves:
 	// each has its own mu). Lock order: mu, then a group's mu.
@@ -214,12 +214,11 @@ func (s State) String() string {
 	return fmt.Sprintf("State(%d)", int8(s))
 }
 
-// group is one consumer group. Everything but name, part and op is guarded
-// by mu.
+// group is one consumer group. Everything but name and op is guarded by
+// mu.
 type group struct {
 	name string
-	part *partition.Partition // its offsets partition
-	op   *offsetsPart         // the same, with its compaction state
+	op   *offsetsPart // its offsets partition, with its compaction state
 
 	mu         sync.Mutex
 	dead       bool // deleted (or coordinator closed): look the group up again
@@ -279,22 +278,21 @@ func NewCoordinator(cfg *CoordinatorConfig) (*Coordinator, error) {
 		return nil, err
 	}
 	c := &Coordinator{cfg: cfg.withDefaults(), groups: make(map[string]*group)}
-	c.offsets = c.cfg.Offsets
 	c.log = c.cfg.Logger
 	c.encoders.New = func() any { return new(record.Encoder) }
-	c.parts = make([]*offsetsPart, len(c.offsets))
-	for i, p := range c.offsets {
+	c.parts = make([]*offsetsPart, len(c.cfg.Offsets))
+	for i, p := range c.cfg.Offsets {
 		c.parts[i] = &offsetsPart{p: p}
 	}
-	for i, p := range c.offsets {
-		n, err := c.load(p)
+	for _, op := range c.parts {
+		n, err := c.load(op.p)
 		if err != nil {
 			return nil, err
 		}
 		// Everything replayed counts as grown since the last compaction:
 		// a log that was never compacted is compacted at the first
 		// MaybeCompactOffsets.
-		c.parts[i].dirty.Store(n)
+		op.dirty.Store(n)
 	}
 	c.estimateLive()
 	return c, nil
@@ -387,8 +385,7 @@ func (c *Coordinator) replay(r *record.Record) error {
 func (c *Coordinator) newGroup(name string) *group {
 	return &group{
 		name:      name,
-		part:      c.offsets[OffsetsPartition(name, len(c.offsets))],
-		op:        c.parts[OffsetsPartition(name, len(c.offsets))],
+		op:        c.parts[OffsetsPartition(name, len(c.parts))],
 		members:   make(map[string]*member),
 		instances: make(map[string]string),
 		fenced:    make(map[string]string),
@@ -551,7 +548,7 @@ func (c *Coordinator) DescribeGroup(name string) (GroupDescription, error) {
 			RebalanceTimeout: m.rebalance,
 		})
 	}
-	slices.SortFunc(d.Members, func(a, b MemberDescription) int { return cmpString(a.MemberID, b.MemberID) })
+	slices.SortFunc(d.Members, func(a, b MemberDescription) int { return strings.Compare(a.MemberID, b.MemberID) })
 	return d, nil
 }
 
@@ -623,7 +620,7 @@ func (c *Coordinator) DeleteGroup(ctx context.Context, name string) error {
 	g.mu.Unlock()
 	c.mu.Unlock()
 	if last >= 0 {
-		if err := g.part.WaitSynced(context.WithoutCancel(ctx), last); err != nil {
+		if err := g.op.p.WaitSynced(context.WithoutCancel(ctx), last); err != nil {
 			return fmt.Errorf("group: delete group %q: %w", name, err)
 		}
 	}

@@ -7,7 +7,9 @@ package group
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -179,11 +181,7 @@ func (c *Coordinator) joinLocked(g *group, req *JoinRequest, names, topics []str
 		delete(g.members, old)
 		g.members[m.id] = m
 		g.instances[req.InstanceID] = m.id
-		for id, inst := range g.fenced {
-			if inst == req.InstanceID {
-				delete(g.fenced, id)
-			}
-		}
+		g.unfenceLocked(req.InstanceID)
 		g.fenced[old] = req.InstanceID
 		if g.leader == old {
 			g.leader = m.id
@@ -478,7 +476,7 @@ func (g *group) sortedMembersLocked() []*member {
 	for _, m := range g.members {
 		out = append(out, m)
 	}
-	slices.SortFunc(out, func(a, b *member) int { return cmpString(a.id, b.id) })
+	slices.SortFunc(out, func(a, b *member) int { return strings.Compare(a.id, b.id) })
 	return out
 }
 
@@ -556,11 +554,7 @@ func (c *Coordinator) removeLocked(g *group, m *member, reason string) {
 	delete(g.members, m.id)
 	if m.instanceID != "" && g.instances[m.instanceID] == m.id {
 		delete(g.instances, m.instanceID)
-		for id, inst := range g.fenced {
-			if inst == m.instanceID {
-				delete(g.fenced, id)
-			}
-		}
+		g.unfenceLocked(m.instanceID)
 	}
 	if m.waiting && g.round != nil {
 		g.round.errs[m.id] = fmt.Errorf("%w: %q removed from group %q: %s", ErrUnknownMember, m.id, g.name, reason)
@@ -571,6 +565,11 @@ func (c *Coordinator) removeLocked(g *group, m *member, reason string) {
 		g.leader = ""
 	}
 	c.log.Info("group: member removed", "group", g.name, "member", m.id, "reason", reason)
+}
+
+// unfenceLocked forgets the member IDs fenced by instance's rejoins.
+func (g *group) unfenceLocked(instance string) {
+	maps.DeleteFunc(g.fenced, func(_, inst string) bool { return inst == instance })
 }
 
 // triggerLocked reacts to a change of membership: a stable group

@@ -377,7 +377,7 @@ func (c *checker) valid(members []group.Member, partitions map[string]int32, a g
 			ok = false
 		}
 	}
-	owner := make(map[tp]string)
+	owner := make(map[group.TopicPartition]string)
 	for _, id := range sortedKeys(a) {
 		m, known := ids[id]
 		if !known {
@@ -410,7 +410,7 @@ func (c *checker) valid(members []group.Member, partitions map[string]int32, a g
 					ok = false
 					continue
 				}
-				k := tp{l.Topic, p}
+				k := group.TopicPartition{Topic: l.Topic, Partition: p}
 				if prev, dup := owner[k]; dup && prev != id {
 					c.failf("%s-%d is assigned to both %q and %q\nmembers: %s", l.Topic, p, prev, id, describe(members))
 					ok = false
@@ -425,18 +425,18 @@ func (c *checker) valid(members []group.Member, partitions map[string]int32, a g
 // complete checks that every partition of every subscribed topic is
 // assigned.
 func (c *checker) complete(members []group.Member, partitions map[string]int32, a group.Assignment) bool {
-	got := make(map[tp]bool)
+	got := make(map[group.TopicPartition]bool)
 	for _, list := range a {
 		for _, l := range list {
 			for _, p := range l.Partitions {
-				got[tp{l.Topic, p}] = true
+				got[group.TopicPartition{Topic: l.Topic, Partition: p}] = true
 			}
 		}
 	}
 	var missing []string
 	for _, topic := range subscribed(members, partitions) {
 		for p := range partitions[topic] {
-			if !got[tp{topic, p}] {
+			if !got[group.TopicPartition{Topic: topic, Partition: p}] {
 				missing = append(missing, fmt.Sprintf("%s-%d", topic, p))
 			}
 		}
@@ -451,7 +451,7 @@ func (c *checker) complete(members []group.Member, partitions map[string]int32, 
 // cooperative checks that no partition is added to a member while
 // another member that owns it is revoking it.
 func (c *checker) cooperative(members []group.Member, a group.Assignment) bool {
-	revokedBy := make(map[tp]string)
+	revokedBy := make(map[group.TopicPartition]string)
 	for _, m := range members {
 		for _, k := range difference(m.OwnedPartitions, a[m.ID]) {
 			revokedBy[k] = m.ID
@@ -461,7 +461,7 @@ func (c *checker) cooperative(members []group.Member, a group.Assignment) bool {
 	for _, m := range members {
 		for _, k := range difference(a[m.ID], m.OwnedPartitions) {
 			if from, revoked := revokedBy[k]; revoked {
-				c.failf("%s-%d is given to %q in the round it is revoked from %q\nmembers: %s\nassignment: %v", k.topic, k.part, m.ID, from, describe(members), a)
+				c.failf("%s-%d is given to %q in the round it is revoked from %q\nmembers: %s\nassignment: %v", k.Topic, k.Partition, m.ID, from, describe(members), a)
 				ok = false
 			}
 		}
@@ -656,23 +656,18 @@ func (c *checker) randomOwnership() {
 	c.settle(members, partitions)
 }
 
-type tp struct {
-	topic string
-	part  int32
-}
-
 // difference returns the partitions of a that are not in b.
-func difference(a, b []group.TopicPartitions) []tp {
-	in := make(map[tp]bool)
+func difference(a, b []group.TopicPartitions) []group.TopicPartition {
+	in := make(map[group.TopicPartition]bool)
 	for _, l := range b {
 		for _, p := range l.Partitions {
-			in[tp{l.Topic, p}] = true
+			in[group.TopicPartition{Topic: l.Topic, Partition: p}] = true
 		}
 	}
-	var out []tp
+	var out []group.TopicPartition
 	for _, l := range a {
 		for _, p := range l.Partitions {
-			if k := (tp{l.Topic, p}); !in[k] {
+			if k := (group.TopicPartition{Topic: l.Topic, Partition: p}); !in[k] {
 				out = append(out, k)
 				in[k] = true
 			}
